@@ -1,0 +1,1 @@
+"""The `safewindow` command line."""

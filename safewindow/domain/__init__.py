@@ -1,0 +1,1 @@
+"""The pure core: rules, advice, availability, slots, plans, aftercare. No I/O, no frameworks."""

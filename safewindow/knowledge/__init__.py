@@ -1,0 +1,1 @@
+"""The knowledge base as data files (YAML, Markdown) and the loader that validates them."""

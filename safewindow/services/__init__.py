@@ -1,0 +1,1 @@
+"""Use cases: one function each, one transaction each. Interfaces call these, never the store directly."""

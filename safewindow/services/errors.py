@@ -1,0 +1,11 @@
+"""Errors every interface turns into the same thing: a 4xx, a CLI message, a form error."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input, naming the field and the problem."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}")
