@@ -21,7 +21,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check safewindow tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	if [ $$code -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure"; exit 1; fi; \
+	exit $$code
 
 lint: $(STAMP)
 	$(BIN)/ruff check safewindow tests bench

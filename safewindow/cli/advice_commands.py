@@ -67,27 +67,44 @@ def _render(advice: Advice, kb: KnowledgeBase) -> None:
         table = Table("severity", "rule", "why", "evidence / source", show_lines=True)
         colours = {Severity.BLOCK: "red", Severity.WARN: "yellow", Severity.INFO: "cyan"}
         for reason in advice.reasons:
-            table.add_row(f"[{colours[reason.severity]}]{reason.severity}[/] ({reason.kind})", reason.rule,
-                          reason.message, f"{reason.evidence}: {reason.source}")
+            table.add_row(
+                f"[{colours[reason.severity]}]{reason.severity}[/] ({reason.kind})",
+                reason.rule,
+                reason.message,
+                cite(reason.evidence, reason.source),
+            )
         console.print(table)
     console.print(f"[italic]{FINAL_WORD}[/]")
+
+
+def cite(evidence: str, source: str) -> str:
+    """'practice: common clinic protocol' rather than 'practice: practice: common clinic protocol'."""
+    return source if source.startswith(f"{evidence}:") else f"{evidence}: {source}"
 
 
 def treatments(as_json: JsonFlag = False) -> None:
     """The treatments in the knowledge base."""
     kb = default_knowledge_base()
     rows = [
-        {"slug": t.slug, "name": t.name, "category": t.category, "breaks_skin": t.breaks_skin,
-         "injection": t.injection, "prescriber": str(t.prescriber), "duration_minutes": t.duration_minutes}
+        {
+            "slug": t.slug,
+            "name": t.name,
+            "category": t.category,
+            "breaks_skin": t.breaks_skin,
+            "injection": t.injection,
+            "prescriber": str(t.prescriber),
+            "duration_minutes": t.duration_minutes,
+        }
         for t in kb.treatments.values()
     ]
     if as_json:
         print_json(rows)
         return
     table = Table("slug", "name", "category", "breaks skin", "prescriber", "minutes")
-    for row in rows:
-        table.add_row(row["slug"], row["name"], row["category"], "yes" if row["breaks_skin"] else "no",
-                      row["prescriber"], str(row["duration_minutes"]))
+    for t in kb.treatments.values():
+        table.add_row(
+            t.slug, t.name, t.category, "yes" if t.breaks_skin else "no", str(t.prescriber), str(t.duration_minutes)
+        )
     console.print(table)
 
 
@@ -95,33 +112,66 @@ def factors(as_json: JsonFlag = False) -> None:
     """Personal factors and contraindications, with the question each one asks."""
     kb = default_knowledge_base()
     rows = [
-        {"id": f.id, "name": f.name, "question": f.question, "disagreement": f.disagreement,
-         "effects": [{"effect": str(e.effect), "treatments": sorted(e.treatments), "days": e.days,
-                      "message": e.message, "evidence": str(e.evidence), "source": e.source} for e in f.effects]}
+        {
+            "id": f.id,
+            "name": f.name,
+            "question": f.question,
+            "disagreement": f.disagreement,
+            "effects": [
+                {
+                    "effect": str(e.effect),
+                    "treatments": sorted(e.treatments),
+                    "days": e.days,
+                    "message": e.message,
+                    "evidence": str(e.evidence),
+                    "source": e.source,
+                }
+                for e in f.effects
+            ],
+        }
         for f in kb.factors.values()
     ]
     if as_json:
         print_json(rows)
         return
     table = Table("id", "question", "effects")
-    for row in rows:
-        effects = "; ".join(f"{e['effect']} {', '.join(e['treatments']) or f'+{e['days']} days'}"
-                            for e in row["effects"])
-        table.add_row(row["id"], row["question"], effects)
+    for factor in kb.factors.values():
+        effects = "; ".join(
+            f"{e.effect} {', '.join(sorted(e.treatments)) if e.treatments else f'+{e.days} days'}"
+            for e in factor.effects
+        )
+        table.add_row(factor.id, factor.question, effects)
     console.print(table)
 
 
 def rule_as_dict(rule: IntervalRule | SessionLimit) -> dict[str, object]:
     if isinstance(rule, SessionLimit):
-        return {"id": rule.id, "type": "limit", "treatment": rule.treatment, "max_sessions": rule.max_sessions,
-                "since": rule.since, "kind": str(rule.kind), "rationale": rule.rationale,
-                "evidence": str(rule.evidence), "source": rule.source}
+        return {
+            "id": rule.id,
+            "type": "limit",
+            "treatment": rule.treatment,
+            "max_sessions": rule.max_sessions,
+            "since": rule.since,
+            "kind": str(rule.kind),
+            "rationale": rule.rationale,
+            "evidence": str(rule.evidence),
+            "source": rule.source,
+        }
     return {
-        "id": rule.id, "type": "interval", "after": sorted(rule.after), "before": sorted(rule.before),
-        "min": str(rule.minimum), "ideal": [str(s) for s in rule.ideal] if rule.ideal else None,
-        "max": str(rule.maximum) if rule.maximum else None, "kind": str(rule.kind), "scope": str(rule.scope),
-        "skin_recovery": rule.skin_recovery, "same_day": str(rule.same_day) if rule.same_day else None,
-        "rationale": rule.rationale, "evidence": str(rule.evidence), "source": rule.source,
+        "id": rule.id,
+        "type": "interval",
+        "after": sorted(rule.after),
+        "before": sorted(rule.before),
+        "min": str(rule.minimum),
+        "ideal": [str(s) for s in rule.ideal] if rule.ideal else None,
+        "max": str(rule.maximum) if rule.maximum else None,
+        "kind": str(rule.kind),
+        "scope": str(rule.scope),
+        "skin_recovery": rule.skin_recovery,
+        "same_day": str(rule.same_day) if rule.same_day else None,
+        "rationale": rule.rationale,
+        "evidence": str(rule.evidence),
+        "source": rule.source,
     }
 
 
@@ -131,18 +181,30 @@ def rules(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
     kb = default_knowledge_base()
-    rows = [rule_as_dict(rule) for rule in (*kb.rules, *kb.limits)]
+    rows = [rule_as_dict(rule) for rule in kb.all_rules()]
     if as_json:
         print_json({"version": kb.version, "rules": rows})
         return
     table = Table("id", "from -> to", "min", "ideal", "kind", "evidence", title=f"Knowledge base {kb.version}")
     for rule in kb.rules:
         ideal = span_range(*rule.ideal) if rule.ideal else "-"
-        table.add_row(rule.id, f"{', '.join(sorted(rule.after))} -> {', '.join(sorted(rule.before))}",
-                      str(rule.minimum), ideal, str(rule.kind), str(rule.evidence))
+        table.add_row(
+            rule.id,
+            f"{', '.join(sorted(rule.after))} -> {', '.join(sorted(rule.before))}",
+            str(rule.minimum),
+            ideal,
+            str(rule.kind),
+            str(rule.evidence),
+        )
     for limit in kb.limits:
-        table.add_row(limit.id, limit.treatment, f"at most {limit.max_sessions}", "-", str(limit.kind),
-                      str(limit.evidence))
+        table.add_row(
+            limit.id,
+            limit.treatment,
+            f"at most {limit.max_sessions}",
+            "-",
+            str(limit.kind),
+            str(limit.evidence),
+        )
     console.print(table)
 
 
@@ -151,13 +213,16 @@ def rules_check() -> None:
     """Prove the knowledge base consistent: sources, slugs, and no contradiction along any chain of rules."""
     kb = default_knowledge_base()  # loading already proves every file valid and every slug known
     problems = check(kb)
-    if problems:
-        for problem in problems:
-            console.print(f"[red]problem[/] {problem}")
+    for problem in problems:
+        label = "[red]contradiction[/]" if problem.contradiction else "[yellow]note[/]"
+        console.print(f"{label} {problem}", soft_wrap=True)
+    if any(problem.contradiction for problem in problems):
         raise typer.Exit(1)
-    console.print(f"Knowledge base {kb.version} is consistent: {len(kb.treatments)} treatments, "
-                  f"{len(kb.rules)} interval rules, {len(kb.limits)} limits, {len(kb.factors)} factors, "
-                  f"{len(kb.articles)} articles; every rule has a source, no chain of rules contradicts another.")
+    console.print(
+        f"Knowledge base {kb.version} is consistent: {len(kb.treatments)} treatments, "
+        f"{len(kb.rules)} interval rules, {len(kb.limits)} limits, {len(kb.factors)} factors, "
+        f"{len(kb.articles)} articles; every rule has a source, no chain of rules contradicts another."
+    )
 
 
 def register(app: typer.Typer) -> None:

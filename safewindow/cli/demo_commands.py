@@ -16,11 +16,25 @@ SEED_VISIT = "microneedling@2026-11-10"
 def seed() -> None:
     """The seed's question: microneedling on 10 Nov 2026; when can the patient have Botox?"""
     typer.echo(f"A patient had {SEED_VISIT.replace('@', ' on ')}. When can they have Botox?\n")
-    when("botox", history=[SEED_VISIT], factor=None, on=None, today=date(2026, 11, 11).isoformat(),
-         zone="America/Vancouver", as_json=False)
+    when(
+        "botox",
+        history=[SEED_VISIT],
+        factor=None,
+        on=None,
+        today=date(2026, 11, 11).isoformat(),
+        zone="America/Vancouver",
+        as_json=False,
+    )
     typer.echo("\nThe same question for a patient with sensitive skin:\n")
-    when("botox", history=[SEED_VISIT], factor=["sensitive-skin"], on=None, today=date(2026, 11, 11).isoformat(),
-         zone="America/Vancouver", as_json=False)
+    when(
+        "botox",
+        history=[SEED_VISIT],
+        factor=["sensitive-skin"],
+        on=None,
+        today=date(2026, 11, 11).isoformat(),
+        zone="America/Vancouver",
+        as_json=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

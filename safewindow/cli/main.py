@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from typer.exceptions import TyperException
 
 from safewindow.cli import advice_commands, demo_commands
 from safewindow.knowledge.loader import KnowledgeError
@@ -18,10 +21,18 @@ demo_commands.register(app)
 
 
 def main() -> None:
+    """Usage errors become one `error:` line and exit code 2, like every other bad input."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except TyperException as error:  # Typer's own usage errors: missing argument, unknown option, ...
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        sys.stderr.write(f"error: {message}\n")
+        raise SystemExit(2) from None
+    except typer.Abort:
+        raise SystemExit(130) from None
     except KnowledgeError as error:
         raise SystemExit(f"error: the knowledge base is broken: {error}") from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Each visit of the history forbids a run of days around it: before it, the wait the rule from X to that visit
 asks; after it, the wait the rule from that visit to X asks. The earliest date is the first day, from the
-latest of the minimums, outside every forbidden run. The ideal window is the intersection of the ideal
-windows of the visits that bind (the latest earlier visit and the next later visit of each treatment)."""
+latest of the minimums (today when no minimum binds), outside every forbidden run. The ideal window is the
+intersection of the ideal windows of the visits that bind (the latest earlier visit and the next later visit
+of each treatment)."""
 
 from __future__ import annotations
 
@@ -127,7 +128,7 @@ def _minimum(rule: IntervalRule, extension: int) -> Span:
 
 
 def _bounds(
-    kb: KnowledgeBase, slug: str, area: str, history: Sequence[PastVisit], extension: int
+    kb: KnowledgeBase, slug: str, area: str, history: Sequence[PastVisit], extension: int, today: int
 ) -> list[_Bound]:
     bounds = []
     pair_rules = kb.pair_rules
@@ -141,11 +142,21 @@ def _bounds(
             out_of = tuple(r for r in out_of if r.scope is Scope.PATIENT)
             if not into and not out_of:
                 continue
-        day = visit.day
         # Without a rule in one direction, the same day is fine in that order, so the bound is the visit day.
-        not_before = max((_minimum(r, extension).after(day) for r in into), default=day)
-        not_after = min((_minimum(r, extension).before(day) for r in out_of), default=day)
-        bounds.append(_Bound(visit, into, out_of, not_after.toordinal(), not_before.toordinal()))
+        day = not_before = not_after = visit.day.toordinal()
+        for rule in into:
+            ready = rule.minimum.after_ordinal(day) + (extension if rule.skin_recovery else 0)
+            if ready > not_before:
+                not_before = ready
+        for rule in out_of:
+            # Lengthening adds days on top of any months: last d with d + months + days + extension <= day.
+            latest = rule.minimum.before_ordinal(day - extension if rule.skin_recovery else day)
+            if latest < not_after:
+                not_after = latest
+        if day <= today and not_after >= day:
+            # A visit on or before today has happened: anything new comes after it, even on its own day.
+            not_after = day - 1
+        bounds.append(_Bound(visit, into, out_of, not_after, not_before))
     return bounds
 
 
@@ -167,9 +178,14 @@ def _limit_reasons(kb: KnowledgeBase, slug: str, history: Sequence[PastVisit]) -
         if count >= limit.max_sessions:
             scope = f" since the last {limit.since} ({since})" if since else ""
             reasons.append(
-                Reason(limit.id, limit.kind, Severity.BLOCK,
-                       f"{count} {slug} session(s) already{scope}; the limit is {limit.max_sessions}. "
-                       f"{limit.rationale}", str(limit.evidence), limit.source)
+                Reason(
+                    limit.id,
+                    limit.kind,
+                    Severity.BLOCK,
+                    f"{count} {slug} session(s) already{scope}; the limit is {limit.max_sessions}. {limit.rationale}",
+                    limit.evidence,
+                    limit.source,
+                )
             )
     return reasons
 
@@ -183,8 +199,14 @@ def _factor_reasons(kb: KnowledgeBase, slug: str, factors: Sequence[Factor]) -> 
             if factor.disagreement:
                 message = f"{message} Sources disagree: {factor.disagreement}"
             reasons.append(
-                Reason(factor.id, Kind.HARD if effect.effect is Effect.BLOCK_HARD else Kind.SOFT,
-                       Severity.BLOCK if blocks else Severity.WARN, message, str(effect.evidence), effect.source)
+                Reason(
+                    factor.id,
+                    Kind.HARD if effect.effect is Effect.BLOCK_HARD else Kind.SOFT,
+                    Severity.BLOCK if blocks else Severity.WARN,
+                    message,
+                    effect.evidence,
+                    effect.source,
+                )
             )
     return reasons
 
@@ -200,9 +222,10 @@ def _window(rule: IntervalRule, bound: _Bound, extension: int, wanted_first: boo
         return None
     low, high = _ideal_low(rule, extension, rule.ideal[0]), rule.ideal[1]
     day = bound.visit.day
+    ordinal = day.toordinal()
     if wanted_first:
-        return high.before(day).toordinal(), low.before(day).toordinal()
-    return low.after(day).toordinal(), high.after(day).toordinal()
+        return high.before_ordinal(ordinal), low.before_ordinal(ordinal)
+    return low.after_ordinal(ordinal), high.after_ordinal(ordinal)
 
 
 def span_range(low: Span, high: Span) -> str:
@@ -232,7 +255,9 @@ def _binding(bounds: list[_Bound], reference: int) -> list[tuple[IntervalRule, _
     return [(r, b, False) for r, b in earlier.values()] + [(r, b, True) for r, b in later.values()]
 
 
-def _describe(rule: IntervalRule, bound: _Bound, extension: int, wanted_first: bool, slug: str) -> str:
+def _describe(
+    rule: IntervalRule, bound: _Bound, extension: int, wanted_first: bool, slug: str, passed: int | None
+) -> str:
     minimum = _minimum(rule, extension)
     other, day = bound.visit.treatment, bound.visit.day
     if wanted_first:
@@ -243,6 +268,8 @@ def _describe(rule: IntervalRule, bound: _Bound, extension: int, wanted_first: b
         text += f"; ideally {span_range(*rule.ideal)} {'before' if wanted_first else 'after'}"
     if minimum != rule.minimum:
         text += f" (lengthened from {rule.minimum} by personal factors)"
+    if passed is not None:
+        text += f"; that ideal window ended on {date.fromordinal(passed)}, only the minimum still applies"
     return f"{text}. {rule.rationale}"
 
 
@@ -273,8 +300,8 @@ def advise(
     reasons = _factor_reasons(kb, treatment, chosen) + _limit_reasons(kb, treatment, history)
     allowed = not any(r.severity is Severity.BLOCK for r in reasons)
 
-    bounds = _bounds(kb, treatment, area, history, extension)
     today_ordinal = today.toordinal()
+    bounds = _bounds(kb, treatment, area, history, extension, today_ordinal)
     # Earliest starts at the latest forward minimum of the visits already past; later visits only forbid runs.
     floor = max((b.not_before for b in bounds if b.into and b.visit.day <= today), default=today_ordinal)
     earliest = _first_allowed(min(today_ordinal, floor), bounds)
@@ -286,22 +313,13 @@ def advise(
 
     windows: list[tuple[int, int]] = []
     for rule, bound, wanted_first in binding:
-        reasons.append(
-            Reason(rule.id, rule.kind, Severity.INFO, _describe(rule, bound, extension, wanted_first, treatment),
-                   str(rule.evidence), rule.source)
-        )
         window = _window(rule, bound, extension, wanted_first)
-        if window is None:
-            continue
-        if window[1] < earliest and not wanted_first:
-            reasons.append(
-                Reason(rule.id, rule.kind, Severity.INFO,
-                       f"The ideal window after {bound.visit.treatment} on {bound.visit.day} ended on "
-                       f"{date.fromordinal(window[1])}; only the minimum still applies.",
-                       str(rule.evidence), rule.source)
-            )
-            continue
-        windows.append(window)
+        # A window that closed before the earliest date cannot be met: it is said, not intersected.
+        passed = window[1] if window is not None and not wanted_first and window[1] < earliest else None
+        if window is not None and passed is None:
+            windows.append(window)
+        message = _describe(rule, bound, extension, wanted_first, treatment, passed)
+        reasons.append(Reason(rule.id, rule.kind, Severity.INFO, message, rule.evidence, rule.source))
 
     ideal: tuple[int, int] | None = None
     if windows:
@@ -311,17 +329,24 @@ def advise(
             ideal = (start, end)
         else:
             reasons.append(
-                Reason("ideal-windows-disjoint", Kind.SOFT, Severity.WARN,
-                       "The ideal windows of these rules do not overlap, so there is no ideal date; "
-                       "a practitioner decides which matters most.", "practice", "the rules listed")
+                Reason(
+                    "ideal-windows-disjoint",
+                    Kind.SOFT,
+                    Severity.WARN,
+                    "The ideal windows of these rules do not overlap, so there is no ideal date; "
+                    "a practitioner decides which matters most.",
+                    "practice",
+                    "the rules listed",
+                )
             )
 
     if extension and any(rule.skin_recovery for rule, _, _ in binding):
         for factor in chosen:
             if factor.lengthen_days:
                 effect = next(e for e in factor.effects if e.effect is Effect.LENGTHEN)
-                reasons.append(Reason(factor.id, Kind.SOFT, Severity.INFO, effect.message,
-                                      str(effect.evidence), effect.source))
+                reasons.append(
+                    Reason(factor.id, Kind.SOFT, Severity.INFO, effect.message, effect.evidence, effect.source)
+                )
 
     verdict = None
     if on_ordinal is not None:
@@ -336,9 +361,14 @@ def advise(
     if not allowed:
         return Advice(treatment, False, None, None, None, None, verdict, tuple(reasons))
     return Advice(
-        treatment, True, date.fromordinal(earliest), date.fromordinal(bookable),
-        _ordinal_date(ideal[0] if ideal else None), _ordinal_date(ideal[1] if ideal else None),
-        verdict, tuple(reasons),
+        treatment,
+        True,
+        date.fromordinal(earliest),
+        date.fromordinal(bookable),
+        _ordinal_date(ideal[0] if ideal else None),
+        _ordinal_date(ideal[1] if ideal else None),
+        verdict,
+        tuple(reasons),
     )
 
 
@@ -362,18 +392,26 @@ def _proposed_date_reasons(
                 ready = _minimum(rule, extension).after(bound.visit.day)
                 if ready > on and rule.id not in broken:
                     broken[rule.id] = Reason(
-                        rule.id, rule.kind, Severity.BLOCK,
+                        rule.id,
+                        rule.kind,
+                        Severity.BLOCK,
                         f"{on} is too soon after {other} on {bound.visit.day}: wait until {ready}. {rule.rationale}",
-                        str(rule.evidence), rule.source)
+                        rule.evidence,
+                        rule.source,
+                    )
         if day <= visit_day:
             for rule in bound.out_of:
                 latest = _minimum(rule, extension).before(bound.visit.day)
                 if latest < on and rule.id not in broken:
                     broken[rule.id] = Reason(
-                        rule.id, rule.kind, Severity.BLOCK,
+                        rule.id,
+                        rule.kind,
+                        Severity.BLOCK,
                         f"{on} is too close before {other} booked on {bound.visit.day}: "
                         f"{slug} must be on or before {latest}, or the {other} visit moved. {rule.rationale}",
-                        str(rule.evidence), rule.source)
+                        rule.evidence,
+                        rule.source,
+                    )
     reasons = list(broken.values())
 
     for rule, bound, wanted_first in binding:
@@ -381,17 +419,38 @@ def _proposed_date_reasons(
             continue
         last = rule.maximum.after(bound.visit.day) if rule.maximum is not None else None
         if last is not None and on > last:
-            reasons.append(Reason(rule.id, rule.kind, Severity.WARN,
-                                  f"{on} is past the {rule.maximum} maximum after {bound.visit.treatment} on "
-                                  f"{bound.visit.day} ({last}): it may lose its point.",
-                                  str(rule.evidence), rule.source))
+            reasons.append(
+                Reason(
+                    rule.id,
+                    rule.kind,
+                    Severity.WARN,
+                    f"{on} is past the {rule.maximum} maximum after {bound.visit.treatment} on "
+                    f"{bound.visit.day} ({last}): it may lose its point.",
+                    rule.evidence,
+                    rule.source,
+                )
+            )
         if day == bound.visit.day.toordinal() and rule.same_day is SameDay.EARLIER_FIRST:
-            reasons.append(Reason(rule.id, rule.kind, Severity.INFO,
-                                  f"On the same day, have {bound.visit.treatment} first.",
-                                  str(rule.evidence), rule.source))
+            reasons.append(
+                Reason(
+                    rule.id,
+                    rule.kind,
+                    Severity.INFO,
+                    f"On the same day, have {bound.visit.treatment} first.",
+                    rule.evidence,
+                    rule.source,
+                )
+            )
     if not broken and ideal is not None and not ideal[0] <= day <= ideal[1]:
-        reasons.append(Reason("ideal-window", Kind.SOFT, Severity.WARN,
-                              f"{on} is allowed but outside the ideal window "
-                              f"{date.fromordinal(ideal[0])} to {date.fromordinal(ideal[1])}.",
-                              "practice", "the rules listed"))
+        reasons.append(
+            Reason(
+                "ideal-window",
+                Kind.SOFT,
+                Severity.WARN,
+                f"{on} is allowed but outside the ideal window "
+                f"{date.fromordinal(ideal[0])} to {date.fromordinal(ideal[1])}.",
+                "practice",
+                "the rules listed",
+            )
+        )
     return reasons

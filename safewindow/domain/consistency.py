@@ -4,7 +4,8 @@ The interval rules form a simple temporal network: a rule from A to B says B - A
 any chain of visits A -> X -> ... -> B through distinct treatments, the waits add up; a chain whose minimums
 already exceed the maximum a direct rule allows from A to B (or a direct minimum beyond the chain's maximums)
 cannot be satisfied. Months count as 28 days in minimums and 31 in maximums, so only a sure conflict is flagged.
-Personal factors that lengthen skin-recovery minimums are applied at their largest."""
+A chain that only breaks once personal factors lengthen skin-recovery waits is not a contradiction of the
+rules but worth knowing (a maximum then cannot be met for that patient, and the advisor warns): a note."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ MAX_CHAIN = 4  # visits in a chain; treatment journeys in the plans are shorter
 class Problem:
     where: str  # rule or factor id
     problem: str
+    contradiction: bool = True  # False: a note, true only for some patients' factors
+    chain: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.where}: {self.problem}"
@@ -37,15 +40,26 @@ def _rule_problems(rule: IntervalRule, extension: int) -> list[Problem]:
     if rule.ideal is not None:
         ideal_low, ideal_high = (span.shortest_days() for span in rule.ideal)
         if not low <= ideal_low <= ideal_high:
-            problems.append(Problem(rule.id, "the ideal window must start at or after the minimum and not end "
-                                             "before it starts"))
+            problems.append(
+                Problem(
+                    rule.id,
+                    "the ideal window must start at or after the minimum and not end before it starts",
+                )
+            )
     if rule.maximum is not None:
         most = rule.maximum.longest_days()
         if rule.ideal is not None and rule.ideal[1].shortest_days() > most:
             problems.append(Problem(rule.id, "the ideal window ends after the maximum"))
-        if _shortest_minimum(rule, extension) > most:
-            problems.append(Problem(rule.id, f"the minimum, lengthened by {extension} days for personal factors, "
-                                             f"exceeds the maximum"))
+        if rule.minimum.shortest_days() > most:
+            problems.append(Problem(rule.id, "the minimum exceeds the maximum"))
+        elif _shortest_minimum(rule, extension) > most:
+            problems.append(
+                Problem(
+                    rule.id,
+                    f"the minimum, lengthened by {extension} days for personal factors, exceeds the maximum",
+                    contradiction=False,
+                )
+            )
     return problems
 
 
@@ -67,12 +81,26 @@ def _chain_problems(kb: KnowledgeBase, extension: int) -> list[Problem]:
                 if key in seen:
                     continue
                 seen.add(key)
+                lengthened = f" once personal factors add {extension} days" if extension else ""
                 if direct.maximum is not None and low > direct.maximum.longest_days():
-                    problems.append(Problem(direct.id, f"the chain {chain} needs at least {low} days, "
-                                                       f"more than this rule's maximum"))
+                    problems.append(
+                        Problem(
+                            direct.id,
+                            f"the chain {chain} needs at least {low} days{lengthened}, more than this rule's maximum",
+                            not extension,
+                            tuple(path),
+                        )
+                    )
                 if _shortest_minimum(direct, extension) > high:
-                    problems.append(Problem(direct.id, f"the chain {chain} allows at most {high:g} days, "
-                                                       f"less than this rule's minimum"))
+                    problems.append(
+                        Problem(
+                            direct.id,
+                            f"the chain {chain} allows at most {high:g} days, "
+                            f"less than this rule's minimum{lengthened}",
+                            not extension,
+                            tuple(path),
+                        )
+                    )
         if len(path) == MAX_CHAIN:
             return
         for nxt, rule in edges.get(end, ()):
@@ -102,5 +130,8 @@ def check(kb: KnowledgeBase) -> list[Problem]:
     for article in kb.articles.values():
         if not article.sources:
             problems.append(Problem(article.slug, "every article names its sources"))
-    problems += _chain_problems(kb, extension)
+    problems += _chain_problems(kb, 0)
+    if extension:
+        plain = {(p.where, p.chain) for p in problems}
+        problems += [p for p in _chain_problems(kb, extension) if (p.where, p.chain) not in plain]
     return problems

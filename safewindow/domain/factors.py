@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from safewindow.domain.rules import Evidence
@@ -32,7 +32,8 @@ class Factor:
     question: str
     effects: tuple[FactorEffect, ...]
     disagreement: str | None = None  # sources that disagree, said plainly
+    lengthen_days: int = field(init=False)  # derived once: the advisor reads it on every call
 
-    @property
-    def lengthen_days(self) -> int:
-        return max((e.days for e in self.effects if e.effect is Effect.LENGTHEN), default=0)
+    def __post_init__(self) -> None:
+        days = max((e.days for e in self.effects if e.effect is Effect.LENGTHEN), default=0)
+        object.__setattr__(self, "lengthen_days", days)

@@ -52,8 +52,11 @@ class KnowledgeBase:
         object.__setattr__(self, "limits_for", {k: tuple(v) for k, v in limits.items()})
         object.__setattr__(self, "effects_for", {k: tuple(v) for k, v in effects.items()})
 
+    def all_rules(self) -> tuple[IntervalRule | SessionLimit, ...]:
+        return (*self.rules, *self.limits)
+
     def rule(self, rule_id: str) -> IntervalRule | SessionLimit:
-        for rule in (*self.rules, *self.limits):
+        for rule in self.all_rules():
             if rule.id == rule_id:
                 return rule
         raise KeyError(rule_id)

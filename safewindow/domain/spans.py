@@ -41,10 +41,25 @@ class Span:
 
     def after(self, day: date) -> date:
         """The first day this span after `day`."""
+        if not self.months:
+            return day + timedelta(days=self.days)
         return add_months(day, self.months) + timedelta(days=self.days)
+
+    # The advisor's hot path works on day ordinals; day-only spans (nearly all rules) are plain arithmetic.
+    def after_ordinal(self, ordinal: int) -> int:
+        if not self.months:
+            return ordinal + self.days
+        return self.after(date.fromordinal(ordinal)).toordinal()
+
+    def before_ordinal(self, ordinal: int) -> int:
+        if not self.months:
+            return ordinal - self.days
+        return self.before(date.fromordinal(ordinal)).toordinal()
 
     def before(self, day: date) -> date:
         """The last day `d` with `self.after(d) <= day`."""
+        if not self.months:
+            return day - timedelta(days=self.days)
         candidate = add_months(day, -self.months) - timedelta(days=self.days)
         # Month-end clamping makes `after` many-to-one (28, 29, 30 and 31 Jan + 1 month all give 28 Feb),
         # so the subtraction may land early: step on while the next day still fits.

@@ -192,8 +192,12 @@ def load_knowledge_base(directory: Path = DATA_DIR) -> KnowledgeBase:
     for article in articles.values():
         for slug in article.treatments:
             if slug not in treatments:
-                raise KnowledgeError(directory / "articles" / f"{article.slug}.md", article.slug,
-                                     "treatments", f"{slug!r} is not a treatment slug")
+                raise KnowledgeError(
+                    directory / "articles" / f"{article.slug}.md",
+                    article.slug,
+                    "treatments",
+                    f"{slug!r} is not a treatment slug",
+                )
     return KnowledgeBase(manifest.version, treatments, rules, limits, factors, articles)
 
 

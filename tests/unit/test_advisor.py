@@ -50,12 +50,12 @@ def test_ideal_window_is_the_intersection() -> None:
     assert (advice.ideal_start, advice.ideal_end) == (date(2026, 11, 24), date(2026, 12, 8))
 
 
-def test_disjoint_ideal_windows_are_said_not_invented() -> None:
+def test_passed_and_disjoint_ideal_windows_are_said_not_invented() -> None:
     history = [visit("needling", "2026-11-10"), visit("toxin", "2026-06-01")]
     # toxin repeat window 30 Aug - 29 Sep has passed by 24 Nov: reported, not intersected.
     advice = advise(KB, "toxin", history, today=TODAY)
     assert (advice.ideal_start, advice.ideal_end) == (date(2026, 11, 24), date(2026, 12, 8))
-    assert any("ended on 2026-09-29" in r.message for r in advice.reasons)
+    assert any("window ended on 2026-09-29" in r.message for r in advice.reasons)
     # A needling booked on 20 Jan asks toxin ideally 23 Dec - 6 Jan; the past needling 24 Nov - 8 Dec.
     advice = advise(KB, "toxin", [visit("needling", "2026-11-10"), visit("needling", "2027-01-20")], today=TODAY)
     assert advice.earliest == date(2026, 11, 24)
@@ -149,8 +149,7 @@ def test_factors_block_warn_and_lengthen() -> None:
     both = advise(KB, "toxin", history, ["slow", "sensitive"], today=TODAY)
     assert both.earliest == date(2026, 12, 1)
     # Lengthening acts on skin recovery only: toxin then needling is about the toxin settling.
-    assert advise(KB, "needling", [visit("toxin", "2026-11-10")], ["slow"], today=TODAY).earliest == date(
-        2026, 11, 24)
+    assert advise(KB, "needling", [visit("toxin", "2026-11-10")], ["slow"], today=TODAY).earliest == date(2026, 11, 24)
 
 
 def test_areas() -> None:
@@ -171,8 +170,16 @@ def test_unknown_names_suggest_a_close_match() -> None:
 def test_json_contract() -> None:
     advice = advise(KB, "toxin", [visit("needling", "2026-11-10")], today=TODAY, on=date(2026, 11, 20))
     data = advice.as_dict()
-    assert list(data) == ["treatment", "allowed", "earliest", "earliest_bookable", "ideal_start", "ideal_end",
-                          "verdict", "reasons"]
+    assert list(data) == [
+        "treatment",
+        "allowed",
+        "earliest",
+        "earliest_bookable",
+        "ideal_start",
+        "ideal_end",
+        "verdict",
+        "reasons",
+    ]
     assert data["earliest"] == "2026-11-24" and data["verdict"] == "block"
     assert set(data["reasons"][0]) == {"rule", "kind", "severity", "message", "evidence", "source"}
     assert "verdict" not in advise(KB, "toxin", [], today=TODAY).as_dict()

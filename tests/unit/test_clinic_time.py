@@ -20,10 +20,14 @@ def test_ten_in_abbotsford_on_1_december_2026_is_17_utc() -> None:
 
 
 def test_no_clock_change_in_november_2026_or_march_2027() -> None:
-    assert datetime(2026, 10, 31, 12, tzinfo=VANCOUVER).utcoffset() == datetime(
-        2026, 11, 2, 12, tzinfo=VANCOUVER).utcoffset()
-    assert datetime(2027, 3, 1, 12, tzinfo=VANCOUVER).utcoffset() == datetime(
-        2027, 3, 20, 12, tzinfo=VANCOUVER).utcoffset()
+    assert (
+        datetime(2026, 10, 31, 12, tzinfo=VANCOUVER).utcoffset()
+        == datetime(2026, 11, 2, 12, tzinfo=VANCOUVER).utcoffset()
+    )
+    assert (
+        datetime(2027, 3, 1, 12, tzinfo=VANCOUVER).utcoffset()
+        == datetime(2027, 3, 20, 12, tzinfo=VANCOUVER).utcoffset()
+    )
 
 
 def test_the_last_spring_change_still_happened_in_march_2026() -> None:

@@ -41,13 +41,20 @@ def test_before_is_the_last_day_a_month_later_still_fits(day: date, expected: da
     assert span.after(date.fromordinal(expected.toordinal() + 1)) > day
 
 
-@pytest.mark.parametrize(("text", "span"), [(14, Span(days=14)), ("14 days", Span(days=14)),
-                                             ("1 month", Span(months=1)), ("6 months", Span(months=6))])
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        (14, Span(days=14)),
+        ("14 days", Span(days=14)),
+        ("1 month", Span(months=1)),
+        ("6 months", Span(months=6)),
+    ],
+)
 def test_parse(text: str | int, span: Span) -> None:
     assert Span.parse(text) == span
 
 
 @pytest.mark.parametrize("text", ["two weeks", "-3 days", "3 fortnights", ""])
 def test_parse_rejects_what_is_not_a_span(text: str) -> None:
-    with pytest.raises(ValueError, match="span|unit"):
+    with pytest.raises(ValueError, match=r"span|unit"):
         Span.parse(text)
