@@ -1,0 +1,1 @@
+"""The store: tables, migrations, engines, the unit of work and the demo data."""
