@@ -7,6 +7,7 @@ from datetime import date
 import typer
 
 from safewindow.cli.advice_commands import when
+from safewindow.cli.store_commands import demo_load
 
 demo_app = typer.Typer(help="Demonstrations on fictional Abbotsford data.")
 SEED_VISIT = "microneedling@2026-11-10"
@@ -35,6 +36,9 @@ def seed() -> None:
         zone="America/Vancouver",
         as_json=False,
     )
+
+
+demo_app.command("load")(demo_load)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from safewindow.cli import advice_commands, demo_commands
+from safewindow.cli import advice_commands, booking_commands, demo_commands, store_commands
 from safewindow.knowledge.loader import KnowledgeError
 
 app = typer.Typer(
@@ -17,6 +17,8 @@ app = typer.Typer(
     add_completion=False,
 )
 advice_commands.register(app)
+store_commands.register(app)
+booking_commands.register(app)
 demo_commands.register(app)
 
 

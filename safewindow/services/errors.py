@@ -9,3 +9,7 @@ class InputError(ValueError):
     def __init__(self, field: str, problem: str) -> None:
         self.field, self.problem = field, problem
         super().__init__(f"{field}: {problem}")
+
+
+class NotFound(InputError):
+    """A clinic, patient, practitioner or visit that does not exist (or is not the caller's to see)."""

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASE = "base"
@@ -34,3 +36,8 @@ def head_revision() -> str:
     if head is None:
         raise RuntimeError(f"no migrations in {MIGRATIONS}")
     return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -347,6 +347,22 @@ class PatientFactor(Base):
     patient: Mapped[Patient] = relationship(back_populates="factors")
 
 
+class PriorTreatment(Base):
+    """A treatment the patient had elsewhere, as they or a practitioner reported it: it counts in the
+    patient's history for the timing rules, but holds no practitioner, room or time here."""
+
+    __tablename__ = "prior_treatments"
+    __table_args__ = (Index("ix_prior_treatments_patient_id", "patient_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    treatment_slug: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)  # the calendar day it was done, where it was done
+    area: Mapped[str] = mapped_column(String(64), default=DEFAULT_AREA, server_default=DEFAULT_AREA)
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
 class Visit(Base):
     """A booked or past visit. No two active visits of one practitioner, room, device or patient overlap:
     the migration makes the database enforce it (exclusion constraints on PostgreSQL, triggers on SQLite)."""

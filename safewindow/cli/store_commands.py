@@ -1,0 +1,226 @@
+"""`safewindow db`, `demo load`, `clinics`, `practitioners`, `patients`, `visits`: the clinic's records."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from safewindow.cli.advice_commands import JsonFlag
+from safewindow.cli.output import bad_input_exits, console, print_json
+from safewindow.cli.store_access import engine, sessions
+from safewindow.clock import clinic_today, clinic_zone
+from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.services.clinic_view import permissions_of
+from safewindow.services.errors import NotFound
+from safewindow.services.patients import add_patient, list_patients
+from safewindow.store import models
+from safewindow.store.database import database_url
+from safewindow.store.demo import load_demo
+from safewindow.store.migrate import current_revision, downgrade, upgrade
+from safewindow.store.unit_of_work import UnitOfWork
+
+db_app = typer.Typer(help="The database: create or update its schema.")
+patients_app = typer.Typer(help="Patients: list them, or add one.")
+
+
+def actor() -> str:
+    """Who is at the command line: recorded on every change and in the audit log."""
+    return f"cli:{getpass.getuser()}"
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or update the schema to the latest revision."""
+    upgrade(database_url())
+    console.print(f"database at revision {current_revision(engine())}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, or 'base'.")] = "base") -> None:
+    """Undo migrations down to REVISION."""
+    downgrade(database_url(), revision)
+    console.print(f"database at revision {current_revision(engine()) or 'base'}")
+
+
+def demo_load() -> None:
+    """Load the fictional Abbotsford clinics, staff and patients (idempotent: a second run changes nothing)."""
+    with UnitOfWork(sessions(), write=True) as uow:
+        result = load_demo(uow.session)
+        uow.commit()
+    added = {table: n for table, n in result.created.items() if n}
+    console.print(f"demo data: {'added ' + str(added) if added else 'already loaded, nothing changed'}")
+
+
+def clinic_row(clinic: models.Clinic) -> dict[str, Any]:
+    return {
+        "id": clinic.id,
+        "slug": clinic.slug,
+        "name": clinic.name,
+        "address": clinic.address,
+        "time_zone": clinic.time_zone,
+        "open_on_holidays": clinic.open_on_holidays,
+    }
+
+
+def clinics(as_json: JsonFlag = False) -> None:
+    """The clinics."""
+    with UnitOfWork(sessions()) as uow:
+        rows = [clinic_row(c) for c in uow.session.scalars(select(models.Clinic).order_by(models.Clinic.id))]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "name", "address")
+    for row in rows:
+        table.add_row(str(row["id"]), row["name"], row["address"])
+    console.print(table)
+
+
+def practitioners(
+    clinic: Annotated[int, typer.Option("--clinic", help="Clinic id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The practitioners who work at a clinic, with their qualifications and what those allow."""
+    with bad_input_exits(), UnitOfWork(sessions()) as uow:
+        if uow.session.get(models.Clinic, clinic) is None:
+            raise NotFound("clinic", f"no clinic {clinic}")
+        query = (
+            select(models.Practitioner)
+            .join(models.PractitionerHours)
+            .where(models.PractitionerHours.clinic_id == clinic)
+            .options(selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants))
+            .distinct()
+            .order_by(models.Practitioner.id)
+        )
+        rows: list[dict[str, Any]] = [
+            {
+                "id": p.id,
+                "name": p.name,
+                "qualifications": sorted(q.id for q in p.qualifications),
+                "permissions": sorted(permissions_of(p)),
+            }
+            for p in uow.session.scalars(query)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "name", "qualifications")
+    for row in rows:
+        table.add_row(str(row["id"]), row["name"], ", ".join(row["qualifications"]))
+    console.print(table)
+
+
+def patient_row(patient: models.Patient) -> dict[str, Any]:
+    return {
+        "id": patient.id,
+        "name": patient.name,
+        "birth_date": patient.birth_date.isoformat(),
+        "email": patient.email or None,
+    }
+
+
+@patients_app.callback(invoke_without_command=True)
+def patients(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """The patients."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with UnitOfWork(sessions()) as uow:
+        rows = [patient_row(p) for p in list_patients(uow.session)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "name", "birth date")
+    for row in rows:
+        table.add_row(str(row["id"]), row["name"], row["birth_date"])
+    console.print(table)
+
+
+@patients_app.command("add")
+def patients_add(
+    name: Annotated[str, typer.Option("--name", help="The patient's name.")],
+    birth_date: Annotated[str, typer.Option("--birth-date", help="YYYY-MM-DD.")],
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    factor: Annotated[list[str] | None, typer.Option("--factor", help="A personal factor id; repeat.")] = None,
+    history: Annotated[
+        list[str] | None, typer.Option("--history", help="A treatment had elsewhere, SLUG@YYYY-MM-DD; repeat.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a patient, with their personal factors and treatments they had elsewhere."""
+    with bad_input_exits():
+        patient = add_patient(
+            sessions(),
+            default_knowledge_base(),
+            name=name,
+            birth_date=birth_date,
+            email=email,
+            factors=factor or [],
+            history=history or [],
+            actor=actor(),
+            today=clinic_today(clinic_zone()),
+        )
+    row = patient_row(patient)
+    if as_json:
+        print_json(row)
+    else:
+        console.print(f"patient {row['id']} added: {row['name']}")
+
+
+def visit_row(visit: models.Visit, zone_name: str) -> dict[str, Any]:
+    zone = clinic_zone(zone_name)
+    return {
+        "id": visit.id,
+        "patient": visit.patient_id,
+        "treatment": visit.treatment_slug,
+        "clinic": visit.clinic_id,
+        "practitioner": visit.practitioner_id,
+        "room": visit.room_id,
+        "device": visit.device_id,
+        "start": visit.start_at.astimezone(zone).isoformat(),
+        "end": visit.end_at.astimezone(zone).isoformat(),
+        "area": visit.area,
+        "status": str(visit.status),
+    }
+
+
+def visits(
+    patient: Annotated[int, typer.Option("--patient", help="Patient id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A patient's visits, done, booked and cancelled, in the clinic's local time."""
+    with bad_input_exits(), UnitOfWork(sessions()) as uow:
+        if uow.session.get(models.Patient, patient) is None:
+            raise NotFound("patient", f"no patient {patient}")
+        found = uow.session.execute(
+            select(models.Visit, models.Clinic.time_zone)
+            .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
+            .where(models.Visit.patient_id == patient)
+            .order_by(models.Visit.start_at)
+        )
+        rows = [visit_row(v, zone) for v, zone in found]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "treatment", "start", "status", "practitioner", "room")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["treatment"],
+            row["start"],
+            row["status"],
+            str(row["practitioner"]),
+            str(row["room"] or "-"),
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(patients_app, name="patients")
+    app.command()(clinics)
+    app.command()(practitioners)
+    app.command()(visits)

@@ -1,0 +1,390 @@
+"""Book, move and cancel visits: one use case, one transaction, every channel.
+
+A change is refused, with every reason, when the time is not free (clinic, practitioner, room, device,
+patient, buffers, notice, horizon) or when the advisor blocks it given the patient's whole history,
+including visits booked later. A soft block may be overridden only by a practitioner qualified for the
+treatment, with a written reason; a hard block never. Each transaction first locks the patient's row, so two
+changes for one patient cannot each miss the other's visit; the database's overlap constraints settle races
+between patients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from safewindow.clock import clinic_zone, now_utc
+from safewindow.domain.advice import Reason, Severity, advise
+from safewindow.domain.availability import Equipment, OfferedTreatment, Practitioner, free_equipment
+from safewindow.domain.booking_check import Refusal, check_booking
+from safewindow.domain.booking_check import Refused as Code
+from safewindow.domain.history import PastVisit, clinic_day
+from safewindow.domain.intervals import BusyTimes, Interval
+from safewindow.domain.knowledge_base import KnowledgeBase
+from safewindow.domain.rules import Kind
+from safewindow.services.clinic_view import ClinicView, load_clinic, load_patient, permissions_of
+from safewindow.services.errors import InputError, NotFound
+from safewindow.store import models
+from safewindow.store.conflicts import overlapping_resource
+from safewindow.store.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+AROUND = timedelta(days=1)  # busy times are read this far either side of a visit: wider than any buffer
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a change is refused: an availability code or a timing rule's id."""
+
+    code: str
+    message: str
+    kind: str | None = None  # hard | soft, for timing rules
+    evidence: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def of_reason(cls, reason: Reason) -> Problem:
+        return cls(reason.rule, reason.message, str(reason.kind), reason.evidence, reason.source)
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "kind": self.kind,
+            "evidence": self.evidence,
+            "source": self.source,
+        }
+
+
+class Refused(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(p.message for p in problems))
+
+
+@dataclass(frozen=True)
+class Override:
+    reason: str
+    by: int  # practitioner id
+
+
+@dataclass(frozen=True)
+class Booked:
+    visit: models.Visit
+    zone: ZoneInfo
+    warnings: tuple[Reason, ...] = ()  # allowed, but outside the ideal window (and why)
+    overridden: tuple[str, ...] = ()  # rule ids a practitioner overrode
+
+
+def _refuse_unless_empty(problems: list[Problem]) -> None:
+    if problems:
+        raise Refused(problems)
+
+
+def _pick(
+    view: ClinicView,
+    offered: OfferedTreatment,
+    start: datetime,
+    practitioner_id: int | None,
+    patient_busy: BusyTimes,
+    now: datetime,
+) -> tuple[Practitioner, Equipment, list[Problem]]:
+    """The named practitioner, or the first one free then (by id); with the room and device the visit takes."""
+    candidates = (
+        [view.practitioner(str(practitioner_id))]
+        if practitioner_id is not None
+        else [p for p in view.practitioners if p.qualified_for(offered)]
+    )
+    if not candidates:
+        raise Refused([Problem("no-qualified-practitioner", f"Nobody at {view.row.name} may do {offered.slug}.")])
+    first_refusals: list[Problem] | None = None
+    for practitioner in candidates:
+        equipment = free_equipment(view.clinic, offered, start)
+        refusals = check_booking(
+            view.clinic,
+            offered,
+            practitioner,
+            start,
+            now=now,
+            policy=view.policy,
+            room_id=equipment.room.id if equipment and equipment.room else None,
+            device_id=equipment.device.id if equipment and equipment.device else None,
+            patient_busy=patient_busy,
+        )
+        if equipment is None and (offered.room_kind or offered.device_kind):
+            refusals = [*refusals, *_no_equipment(offered, refusals)]
+        problems = [Problem(str(r.code), r.message) for r in refusals]
+        if not problems and equipment is not None:
+            return practitioner, equipment, []
+        if first_refusals is None:
+            first_refusals = problems
+    return candidates[0], Equipment(None, None), first_refusals or []
+
+
+def _no_equipment(offered: OfferedTreatment, refusals: list[Refusal]) -> list[Refusal]:
+    if any(str(r.code).startswith(("room", "device")) for r in refusals):
+        return []
+    need = " and ".join(
+        x
+        for x in (
+            offered.room_kind and f"a {offered.room_kind} room",
+            offered.device_kind and f"a {offered.device_kind} device",
+        )
+        if x
+    )
+    return [Refusal(Code.ROOM_BUSY if offered.room_kind else Code.DEVICE_BUSY, f"No {need} is free then.")]
+
+
+def _override_problems(
+    session: Session, view: ClinicView, offered: OfferedTreatment, blocks: list[Reason], override: Override | None
+) -> list[Problem]:
+    """Timing blocks that stand: all of them without an override; the hard ones, or all when the override
+    is not a qualified practitioner's with a written reason."""
+    if not blocks:
+        return []
+    problems = [Problem.of_reason(r) for r in blocks]
+    if override is None:
+        return problems
+    if not override.reason.strip():
+        raise InputError("override_reason", "an override needs a written reason")
+    hard = [p for p, r in zip(problems, blocks, strict=True) if r.kind is Kind.HARD]
+    if hard:
+        return [*hard, Problem("hard-rule", "A hard rule has no override.")]
+    practitioner = session.get(models.Practitioner, override.by)
+    if practitioner is None:
+        raise NotFound("by", f"no practitioner {override.by}")
+    if offered.qualifications and permissions_of(practitioner).isdisjoint(offered.qualifications):
+        return [
+            *problems,
+            Problem(
+                "override-not-qualified",
+                f"{practitioner.name} is not qualified for {offered.slug}, so may not override.",
+            ),
+        ]
+    return []
+
+
+def _write(session: Session, write: Callable[[], T]) -> T:
+    """Flush the change; the database's overlap constraint is the last word on a race."""
+    try:
+        result = write()
+        session.flush()
+    except IntegrityError as error:
+        resource = overlapping_resource(error)
+        if resource is None:
+            raise
+        raise Refused([Problem(f"{resource}-busy", f"The {resource} was booked by someone else just now.")]) from None
+    return result
+
+
+def _audit(session: Session, actor: str, action: str, visit: models.Visit, **detail: Any) -> None:
+    # Ids and times only: the audit log is read by staff tools, and health data stays in the chart.
+    session.add(
+        models.AuditEntry(
+            actor=actor,
+            action=action,
+            entity="visit",
+            entity_id=str(visit.id),
+            detail={
+                "patient_id": visit.patient_id,
+                "clinic_id": visit.clinic_id,
+                "start": visit.start_at.isoformat(),
+                **detail,
+            },
+        )
+    )
+
+
+def book(
+    session_factory: sessionmaker[Session],
+    kb: KnowledgeBase,
+    *,
+    patient_id: int,
+    treatment: str,
+    clinic_id: int,
+    start: datetime,
+    actor: str,
+    practitioner_id: int | None = None,
+    area: str = "face",
+    override: Override | None = None,
+    now: datetime | None = None,
+) -> Booked:
+    now = now or now_utc()
+    with UnitOfWork(session_factory, write=True) as uow:
+        session = uow.session
+        patient, person = load_patient(session, patient_id, lock=True)
+        view = load_clinic(session, clinic_id, Interval(start - AROUND, start + AROUND))
+        offered = view.treatment(treatment, kb)
+        practitioner, equipment, problems = _pick(view, offered, start, practitioner_id, person.busy, now)
+        advice = advise(
+            kb,
+            treatment,
+            person.history,
+            person.factors,
+            today=clinic_day(now, view.zone),
+            on=clinic_day(start, view.zone),
+            area=area,
+        )
+        blocks = [r for r in advice.reasons if r.severity is Severity.BLOCK]
+        problems += _override_problems(session, view, offered, blocks, override if not problems else None)
+        _refuse_unless_empty(problems)
+
+        visit = models.Visit(
+            patient_id=patient.id,
+            clinic_id=clinic_id,
+            treatment_slug=treatment,
+            practitioner_id=int(practitioner.id),
+            room_id=int(equipment.room.id) if equipment.room else None,
+            device_id=int(equipment.device.id) if equipment.device else None,
+            start_at=start,
+            end_at=start + offered.duration,
+            area=area,
+            status=models.VisitStatus.BOOKED,
+            created_by=actor,
+        )
+        _write(session, lambda: session.add(visit))
+        overridden = tuple(r.rule for r in blocks)
+        for rule in overridden:
+            assert override is not None
+            session.add(
+                models.Override(
+                    visit_id=visit.id, rule_id=rule, reason=override.reason.strip(), practitioner_id=override.by
+                )
+            )
+        _audit(session, actor, "visit.booked", visit, overrides=list(overridden))
+        uow.commit()
+        warnings = tuple(r for r in advice.reasons if r.severity is Severity.WARN)
+        return Booked(visit, view.zone, warnings, overridden)
+
+
+def _dependents(
+    kb: KnowledgeBase,
+    session: Session,
+    moved: models.Visit,
+    moved_day: date | None,
+    today: date,
+    factors: tuple[str, ...],
+) -> list[Problem]:
+    """Every other visit of the patient still to come, re-checked against the history as it would be."""
+    rows = list(
+        session.execute(
+            select(models.Visit, models.Clinic.time_zone)
+            .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
+            .where(models.Visit.patient_id == moved.patient_id, models.Visit.status.in_(models.ACTIVE_STATUSES))
+            .order_by(models.Visit.start_at)
+        )
+    )
+    days = {v.id: clinic_day(v.start_at, clinic_zone(zone)) for v, zone in rows}
+    if moved_day is not None:
+        days[moved.id] = moved_day
+    else:
+        days.pop(moved.id, None)
+    problems = []
+    for visit, _ in rows:
+        if visit.id == moved.id or visit.status is not models.VisitStatus.BOOKED or days[visit.id] < today:
+            continue
+        others = tuple(
+            PastVisit(other.treatment_slug, days[other.id], other.area)
+            for other, _ in rows
+            if other.id != visit.id and other.id in days
+        )
+        advice = advise(kb, visit.treatment_slug, others, factors, today=today, on=days[visit.id], area=visit.area)
+        for reason in advice.reasons:
+            if reason.severity is Severity.BLOCK:
+                problems.append(
+                    Problem(
+                        "dependent-visit",
+                        f"Visit {visit.id} ({visit.treatment_slug} on {days[visit.id]}) would break "
+                        f"{reason.rule}: {reason.message}",
+                        str(reason.kind),
+                        reason.evidence,
+                        reason.source,
+                    )
+                )
+    return problems
+
+
+def reschedule(
+    session_factory: sessionmaker[Session],
+    kb: KnowledgeBase,
+    *,
+    visit_id: int,
+    start: datetime,
+    actor: str,
+    override: Override | None = None,
+    now: datetime | None = None,
+) -> Booked:
+    """Move a booked visit, with the same practitioner; the room and device are chosen again."""
+    now = now or now_utc()
+    with UnitOfWork(session_factory, write=True) as uow:
+        session = uow.session
+        visit = _booked_visit(session, visit_id)
+        _, person = load_patient(session, visit.patient_id, ignore_visit=visit.id, lock=True)
+        view = load_clinic(session, visit.clinic_id, Interval(start - AROUND, start + AROUND), ignore_visit=visit.id)
+        offered = view.treatment(visit.treatment_slug, kb)
+        _, equipment, problems = _pick(view, offered, start, visit.practitioner_id, person.busy, now)
+        today, day = clinic_day(now, view.zone), clinic_day(start, view.zone)
+        advice = advise(kb, visit.treatment_slug, person.history, person.factors, today=today, on=day, area=visit.area)
+        blocks = [r for r in advice.reasons if r.severity is Severity.BLOCK]
+        problems += _override_problems(session, view, offered, blocks, override if not problems else None)
+        problems += _dependents(kb, session, visit, day, today, person.factors)
+        _refuse_unless_empty(problems)
+
+        was = visit.start_at
+
+        def move() -> None:
+            visit.start_at, visit.end_at = start, start + offered.duration
+            visit.room_id = int(equipment.room.id) if equipment.room else None
+            visit.device_id = int(equipment.device.id) if equipment.device else None
+
+        _write(session, move)
+        overridden = tuple(r.rule for r in blocks)
+        for rule in overridden:
+            assert override is not None
+            session.add(
+                models.Override(
+                    visit_id=visit.id, rule_id=rule, reason=override.reason.strip(), practitioner_id=override.by
+                )
+            )
+        _audit(session, actor, "visit.rescheduled", visit, was=was.isoformat(), overrides=list(overridden))
+        uow.commit()
+        return Booked(visit, view.zone, tuple(r for r in advice.reasons if r.severity is Severity.WARN), overridden)
+
+
+def _booked_visit(session: Session, visit_id: int) -> models.Visit:
+    visit = session.get(models.Visit, visit_id, with_for_update=True)
+    if visit is None:
+        raise NotFound("visit", f"no visit {visit_id}")
+    if visit.status is not models.VisitStatus.BOOKED:
+        raise Refused([Problem("visit-not-booked", f"Visit {visit_id} is {visit.status}, not booked.")])
+    return visit
+
+
+def cancel(
+    session_factory: sessionmaker[Session], *, visit_id: int, actor: str, now: datetime | None = None
+) -> models.Visit:
+    """Cancel a booked visit that has not started; what happened is recorded as completed or no-show instead."""
+    now = now or now_utc()
+    with UnitOfWork(session_factory, write=True) as uow:
+        session = uow.session
+        visit = _booked_visit(session, visit_id)
+        if visit.start_at <= now:
+            raise Refused(
+                [
+                    Problem(
+                        "visit-started",
+                        f"Visit {visit_id} began at {visit.start_at.isoformat()}: "
+                        "record it as completed or no-show instead.",
+                    )
+                ]
+            )
+        visit.status = models.VisitStatus.CANCELLED
+        _audit(session, actor, "visit.cancelled", visit)
+        uow.commit()
+        return visit
