@@ -11,8 +11,9 @@ DEFAULT_ZONE = "America/Vancouver"
 def clinic_zone(name: str = DEFAULT_ZONE) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not a known time zone") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the database, or a long name
+        shown = name if len(name) <= 60 else f"{name[:60]}..."
+        raise ValueError(f"{shown!r} is not a known time zone") from None
 
 
 def now_utc() -> datetime:

@@ -8,14 +8,14 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from safewindow.cli.output import FINAL_WORD, bad_input_exits, console, fail, print_json
+from safewindow.cli.output import bad_input_exits, console, fail, print_json
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.domain.advice import Advice, Severity, span_range
 from safewindow.domain.consistency import check
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.domain.rules import IntervalRule, SessionLimit
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.advice import ask, parse_day
+from safewindow.services.catalogue import FINAL_WORD, factor_row, rule_as_dict, treatment_row
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 rules_app = typer.Typer(help="The timing rules, and the proof that they hang together.", no_args_is_help=False)
@@ -85,18 +85,7 @@ def cite(evidence: str, source: str) -> str:
 def treatments(as_json: JsonFlag = False) -> None:
     """The treatments in the knowledge base."""
     kb = default_knowledge_base()
-    rows = [
-        {
-            "slug": t.slug,
-            "name": t.name,
-            "category": t.category,
-            "breaks_skin": t.breaks_skin,
-            "injection": t.injection,
-            "prescriber": str(t.prescriber),
-            "duration_minutes": t.duration_minutes,
-        }
-        for t in kb.treatments.values()
-    ]
+    rows = [treatment_row(t) for t in kb.treatments.values()]
     if as_json:
         print_json(rows)
         return
@@ -111,26 +100,7 @@ def treatments(as_json: JsonFlag = False) -> None:
 def factors(as_json: JsonFlag = False) -> None:
     """Personal factors and contraindications, with the question each one asks."""
     kb = default_knowledge_base()
-    rows = [
-        {
-            "id": f.id,
-            "name": f.name,
-            "question": f.question,
-            "disagreement": f.disagreement,
-            "effects": [
-                {
-                    "effect": str(e.effect),
-                    "treatments": sorted(e.treatments),
-                    "days": e.days,
-                    "message": e.message,
-                    "evidence": str(e.evidence),
-                    "source": e.source,
-                }
-                for e in f.effects
-            ],
-        }
-        for f in kb.factors.values()
-    ]
+    rows = [factor_row(f) for f in kb.factors.values()]
     if as_json:
         print_json(rows)
         return
@@ -142,37 +112,6 @@ def factors(as_json: JsonFlag = False) -> None:
         )
         table.add_row(factor.id, factor.question, effects)
     console.print(table)
-
-
-def rule_as_dict(rule: IntervalRule | SessionLimit) -> dict[str, object]:
-    if isinstance(rule, SessionLimit):
-        return {
-            "id": rule.id,
-            "type": "limit",
-            "treatment": rule.treatment,
-            "max_sessions": rule.max_sessions,
-            "since": rule.since,
-            "kind": str(rule.kind),
-            "rationale": rule.rationale,
-            "evidence": str(rule.evidence),
-            "source": rule.source,
-        }
-    return {
-        "id": rule.id,
-        "type": "interval",
-        "after": sorted(rule.after),
-        "before": sorted(rule.before),
-        "min": str(rule.minimum),
-        "ideal": [str(s) for s in rule.ideal] if rule.ideal else None,
-        "max": str(rule.maximum) if rule.maximum else None,
-        "kind": str(rule.kind),
-        "scope": str(rule.scope),
-        "skin_recovery": rule.skin_recovery,
-        "same_day": str(rule.same_day) if rule.same_day else None,
-        "rationale": rule.rationale,
-        "evidence": str(rule.evidence),
-        "source": rule.source,
-    }
 
 
 @rules_app.callback(invoke_without_command=True)

@@ -177,7 +177,7 @@ def cancel_command(
 ) -> None:
     """Cancel a booked visit."""
     with bad_input_exits(), refusals_exit(as_json):
-        cancelled = cancel(sessions(), visit_id=visit, actor=actor())
+        cancelled = cancel(sessions(), default_knowledge_base(), visit_id=visit, actor=actor())
     if as_json:
         print_json({"id": cancelled.id, "status": str(cancelled.status)})
     else:

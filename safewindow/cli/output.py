@@ -16,7 +16,6 @@ from safewindow.services.errors import InputError
 console = Console()
 BAD_INPUT = 2
 REFUSED = 3
-FINAL_WORD = "A qualified practitioner makes the final decision."
 
 
 def print_json(value: Any) -> None:

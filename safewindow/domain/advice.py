@@ -170,11 +170,21 @@ def _first_allowed(start: int, bounds: list[_Bound]) -> int:
     return candidate
 
 
-def _limit_reasons(kb: KnowledgeBase, slug: str, history: Sequence[PastVisit]) -> list[Reason]:
+def _limit_reasons(kb: KnowledgeBase, slug: str, history: Sequence[PastVisit], day: date) -> list[Reason]:
+    """Sessions counted over the whole history, or, for a limit `since` another treatment, between the last
+    visit of it on or before `day` and the next one (a touch-up belongs to the Botox treatment before it)."""
     reasons = []
     for limit in kb.limits_for.get(slug, ()):
-        since = max((v.day for v in history if v.treatment == limit.since), default=None) if limit.since else None
-        count = sum(1 for v in history if v.treatment == slug and (since is None or v.day >= since))
+        since = until = None
+        if limit.since:
+            anchors = [v.day for v in history if v.treatment == limit.since]
+            since = max((d for d in anchors if d <= day), default=None)
+            until = min((d for d in anchors if d > day), default=None)
+        count = sum(
+            1
+            for v in history
+            if v.treatment == slug and (since is None or v.day >= since) and (until is None or v.day < until)
+        )
         if count >= limit.max_sessions:
             scope = f" since the last {limit.since} ({since})" if since else ""
             reasons.append(
@@ -297,7 +307,7 @@ def advise(
     chosen = [find_factor(kb, factor_id) for factor_id in dict.fromkeys(factors)]
     extension = max((factor.lengthen_days for factor in chosen), default=0)
 
-    reasons = _factor_reasons(kb, treatment, chosen) + _limit_reasons(kb, treatment, history)
+    reasons = _factor_reasons(kb, treatment, chosen) + _limit_reasons(kb, treatment, history, on or today)
     allowed = not any(r.severity is Severity.BLOCK for r in reasons)
 
     today_ordinal = today.toordinal()

@@ -11,16 +11,26 @@ from safewindow.domain.history import PastVisit
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.errors import InputError
 
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)  # far from date's limits, so day arithmetic never overflows
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    """What was typed, cut short so an error message never grows with the input."""
+    return repr(text if len(text) <= limit else f"{text[:limit]}...")
+
 
 def parse_day(text: str, field: str) -> date:
     text = text.strip()
     parts = text.split("-")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
-        raise InputError(field, f"{text!r} is not a date in YYYY-MM-DD form")
+    if len(parts) != 3 or not all(p.isdigit() and len(p) <= 4 for p in parts) or len(parts[0]) != 4:
+        raise InputError(field, f"{_quoted(text)} is not a date in YYYY-MM-DD form")
     try:
-        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+        day = date(int(parts[0]), int(parts[1]), int(parts[2]))
     except ValueError as error:
-        raise InputError(field, f"{text!r} is not a real date ({error})") from None
+        raise InputError(field, f"{_quoted(text)} is not a real date ({error})") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InputError(field, f"{text} is outside the dates safewindow works with ({FIRST_DAY} to {LAST_DAY})")
+    return day
 
 
 def parse_history(items: Iterable[str], kb: KnowledgeBase, field: str = "history") -> list[PastVisit]:
@@ -33,7 +43,7 @@ def parse_history(items: Iterable[str], kb: KnowledgeBase, field: str = "history
                 raise InputError(field, "empty history item; use SLUG@YYYY-MM-DD")
             slug, at, day = piece.partition("@")
             if not at or not slug.strip() or not day.strip():
-                raise InputError(field, f"{piece!r} is not SLUG@YYYY-MM-DD")
+                raise InputError(field, f"{_quoted(piece)} is not SLUG@YYYY-MM-DD")
             try:
                 find_treatment(kb, slug.strip())
             except UnknownName as error:

@@ -28,7 +28,7 @@ from safewindow.domain.history import PastVisit, clinic_day
 from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import Kind
-from safewindow.services.clinic_view import ClinicView, load_clinic, load_patient, permissions_of
+from safewindow.services.clinic_view import ClinicView, load_clinic, load_patient, lock_clinic, permissions_of
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
 from safewindow.store.conflicts import overlapping_resource
@@ -219,6 +219,7 @@ def book(
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         patient, person = load_patient(session, patient_id, lock=True)
+        lock_clinic(session, clinic_id)
         view = load_clinic(session, clinic_id, Interval(start - AROUND, start + AROUND))
         offered = view.treatment(treatment, kb)
         practitioner, equipment, problems = _pick(view, offered, start, practitioner_id, person.busy, now)
@@ -271,7 +272,9 @@ def _dependents(
     today: date,
     factors: tuple[str, ...],
 ) -> list[Problem]:
-    """Every other visit of the patient still to come, re-checked against the history as it would be."""
+    """Every other visit of the patient still to come, checked against the history as it would be after the
+    change. Only what the change breaks counts: a block the visit already had (a practitioner overrode it)
+    is not the change's doing."""
     rows = list(
         session.execute(
             select(models.Visit, models.Clinic.time_zone)
@@ -280,28 +283,40 @@ def _dependents(
             .order_by(models.Visit.start_at)
         )
     )
-    days = {v.id: clinic_day(v.start_at, clinic_zone(zone)) for v, zone in rows}
+    now_days = {v.id: clinic_day(v.start_at, clinic_zone(zone)) for v, zone in rows}
+    then_days = dict(now_days)
     if moved_day is not None:
-        days[moved.id] = moved_day
+        then_days[moved.id] = moved_day
     else:
-        days.pop(moved.id, None)
-    problems = []
-    for visit, _ in rows:
-        if visit.id == moved.id or visit.status is not models.VisitStatus.BOOKED or days[visit.id] < today:
-            continue
-        others = tuple(
+        then_days.pop(moved.id, None)
+    prior = tuple(
+        PastVisit(p.treatment_slug, p.day, p.area)
+        for p in session.scalars(
+            select(models.PriorTreatment).where(models.PriorTreatment.patient_id == moved.patient_id)
+        )
+    )
+
+    def blocks(visit: models.Visit, days: dict[int, date]) -> dict[str, Reason]:
+        others = prior + tuple(
             PastVisit(other.treatment_slug, days[other.id], other.area)
             for other, _ in rows
             if other.id != visit.id and other.id in days
         )
         advice = advise(kb, visit.treatment_slug, others, factors, today=today, on=days[visit.id], area=visit.area)
-        for reason in advice.reasons:
-            if reason.severity is Severity.BLOCK:
+        return {r.rule: r for r in advice.reasons if r.severity is Severity.BLOCK}
+
+    problems = []
+    for visit, _ in rows:
+        if visit.id == moved.id or visit.status is not models.VisitStatus.BOOKED or now_days[visit.id] < today:
+            continue
+        already = blocks(visit, now_days)
+        for rule, reason in blocks(visit, then_days).items():
+            if rule not in already:
                 problems.append(
                     Problem(
                         "dependent-visit",
-                        f"Visit {visit.id} ({visit.treatment_slug} on {days[visit.id]}) would break "
-                        f"{reason.rule}: {reason.message}",
+                        f"Visit {visit.id} ({visit.treatment_slug} on {now_days[visit.id]}) would break "
+                        f"{rule}: {reason.message}",
                         str(reason.kind),
                         reason.evidence,
                         reason.source,
@@ -326,6 +341,7 @@ def reschedule(
         session = uow.session
         visit = _booked_visit(session, visit_id)
         _, person = load_patient(session, visit.patient_id, ignore_visit=visit.id, lock=True)
+        lock_clinic(session, visit.clinic_id)
         view = load_clinic(session, visit.clinic_id, Interval(start - AROUND, start + AROUND), ignore_visit=visit.id)
         offered = view.treatment(visit.treatment_slug, kb)
         _, equipment, problems = _pick(view, offered, start, visit.practitioner_id, person.busy, now)
@@ -358,7 +374,12 @@ def reschedule(
 
 
 def _booked_visit(session: Session, visit_id: int) -> models.Visit:
-    visit = session.get(models.Visit, visit_id, with_for_update=True)
+    """The visit, locked after its patient (the lock order every change keeps), if it is still booked."""
+    found = session.get(models.Visit, visit_id)
+    if found is None:
+        raise NotFound("visit", f"no visit {visit_id}")
+    session.get(models.Patient, found.patient_id, with_for_update=True)
+    visit = session.get(models.Visit, visit_id, with_for_update=True, populate_existing=True)
     if visit is None:
         raise NotFound("visit", f"no visit {visit_id}")
     if visit.status is not models.VisitStatus.BOOKED:
@@ -367,9 +388,15 @@ def _booked_visit(session: Session, visit_id: int) -> models.Visit:
 
 
 def cancel(
-    session_factory: sessionmaker[Session], *, visit_id: int, actor: str, now: datetime | None = None
+    session_factory: sessionmaker[Session],
+    kb: KnowledgeBase,
+    *,
+    visit_id: int,
+    actor: str,
+    now: datetime | None = None,
 ) -> models.Visit:
-    """Cancel a booked visit that has not started; what happened is recorded as completed or no-show instead."""
+    """Cancel a booked visit that has not started (what happened is recorded as completed or no-show instead).
+    Refused, with the list, when another visit of the patient depends on it (a touch-up on its Botox)."""
     now = now or now_utc()
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
@@ -384,6 +411,9 @@ def cancel(
                     )
                 ]
             )
+        _, person = load_patient(session, visit.patient_id)
+        today = clinic_day(now, clinic_zone(visit.clinic.time_zone))
+        _refuse_unless_empty(_dependents(kb, session, visit, None, today, person.factors))
         visit.status = models.VisitStatus.CANCELLED
         _audit(session, actor, "visit.cancelled", visit)
         uow.commit()

@@ -209,9 +209,9 @@ def test_moving_microneedling_a_week_later_is_refused_while_the_botox_would_be_t
 
 def test_cancel(sessions: sessionmaker[Session], new_patient: Callable[..., int]) -> None:
     visit = booking(sessions, new_patient(), "botox", "2026-12-01T10:00")
-    assert cancel(sessions, visit_id=visit.id, actor="test", now=NOW).status is models.VisitStatus.CANCELLED
+    assert cancel(sessions, KB, visit_id=visit.id, actor="test", now=NOW).status is models.VisitStatus.CANCELLED
     with pytest.raises(Refused) as error:
-        cancel(sessions, visit_id=visit.id, actor="test", now=NOW)
+        cancel(sessions, KB, visit_id=visit.id, actor="test", now=NOW)
     assert refusal_codes(error) == {"visit-not-booked"}
     # The time is free again.
     booking(sessions, new_patient(), "botox", "2026-12-01T10:00", practitioner_id=visit.practitioner_id)

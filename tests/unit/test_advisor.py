@@ -115,9 +115,10 @@ def test_session_limits() -> None:
     assert advice.reasons[0].rule == "monthly-course" and advice.reasons[0].kind is Kind.HARD
     once = [visit("toxin", "2026-11-01"), visit("touchup", "2026-11-15")]
     assert not advise(KB, "touchup", once, today=TODAY).allowed
-    # A new full treatment starts a new count.
+    # A new full treatment starts a new count, from its own day: not for a day before it.
     again = [*once, visit("toxin", "2027-02-01")]
-    assert advise(KB, "touchup", again, today=TODAY).allowed
+    assert not advise(KB, "touchup", again, today=TODAY).allowed
+    assert advise(KB, "touchup", again, today=TODAY, on=date(2027, 2, 20)).allowed
 
 
 def test_maximum_warns_never_blocks() -> None:

@@ -223,3 +223,14 @@ def test_no_factor_leaves_a_treatment_unexplained() -> None:
     for factor in KB.factors.values():
         for effect in factor.effects:
             assert effect.source and effect.message
+
+
+def test_a_touch_up_counts_against_the_botox_before_it_not_one_booked_later() -> None:
+    history = visits("botox@2026-08-20,botox-touch-up@2026-09-03")
+    assert not advise(KB, "botox-touch-up", history, today=TODAY, on=date(2026, 12, 10)).allowed
+    # A botox booked on 11 Dec starts a new treatment after the day asked about: the 10 Dec touch-up still
+    # belongs to the August treatment, which has had its touch-up.
+    later = [*history, PastVisit("botox", date(2026, 12, 11))]
+    assert not advise(KB, "botox-touch-up", later, today=TODAY, on=date(2026, 12, 10)).allowed
+    # After the new botox, one touch-up is fine again.
+    assert advise(KB, "botox-touch-up", later, today=TODAY, on=date(2026, 12, 28)).allowed

@@ -1,0 +1,53 @@
+"""The FastAPI application. Each router lives in its own module and is listed in ROUTERS, in the order
+FastAPI matches them; a new one (auth, booking, staff) is one import and one line there."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware import Middleware
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+import safewindow
+from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.web import api_advice, errors, pages_public
+from safewindow.web.dependencies import zone_named
+from safewindow.web.security import SecurityHeaders, docs_page
+from safewindow.web.settings import WebSettings
+from safewindow.web.templating import STATIC_DIR
+
+ROUTERS: tuple[APIRouter, ...] = (
+    api_advice.router,
+    pages_public.router,
+)
+
+DESCRIPTION = (
+    "When is an aesthetic treatment safe, given a patient's past and booked treatments and personal factors? "
+    "Decision support: a qualified practitioner makes the final decision."
+)
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    settings = settings or WebSettings()
+    zone_named(settings.zone, "SAFEWINDOW_ZONE")  # a wrong zone fails at start, not on the first request
+    app = FastAPI(
+        title="safewindow",
+        version=safewindow.__version__,
+        description=DESCRIPTION,
+        docs_url=None,  # served below, with a content security policy that lets Swagger UI run
+        redoc_url=None,
+        # Outermost first: the headers go on every response, the 500 from CatchAll included.
+        middleware=[Middleware(SecurityHeaders), Middleware(errors.CatchAll)],
+    )
+    app.state.settings = settings
+    app.state.knowledge_base = default_knowledge_base()  # loaded and validated now: a broken file stops the start
+    errors.register(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return docs_page("/openapi.json", "safewindow API")
+
+    return app

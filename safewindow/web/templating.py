@@ -1,0 +1,40 @@
+"""The pages' Jinja2 environment: templates/ with autoescaping, and the few filters the templates use."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import jinja2
+from fastapi.templating import Jinja2Templates
+
+from safewindow.services.catalogue import FINAL_WORD
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def long_date(day: date | None) -> str:
+    """'Tuesday 24 November 2026': unambiguous for patients wherever they learned to write dates."""
+    if day is None:
+        return ""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def short_date(day: date | None) -> str:
+    """'24 Nov 2026'."""
+    return "" if day is None else f"{day.day} {day:%b %Y}"
+
+
+# StrictUndefined: a misspelt name in a template fails its test instead of rendering as nothing.
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+    autoescape=jinja2.select_autoescape(),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=_environment)
+templates.env.filters["long_date"] = long_date
+templates.env.filters["short_date"] = short_date
+templates.env.globals["final_word"] = FINAL_WORD

@@ -1,0 +1,46 @@
+"""Schemathesis against /openapi.json, in process over ASGI: for inputs it generates from the schema, valid and
+invalid alike, no response is a 5xx and every response matches what the schema declares (status, content type,
+headers, body). Examples are bounded so the whole run takes seconds."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from safewindow.web.app import create_app
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def test_the_schema_is_openapi_3_1_and_documents_every_route() -> None:
+    document = schema.raw_schema
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]) == {
+        "/api/v1/advice",
+        "/api/v1/treatments",
+        "/api/v1/factors",
+        "/api/v1/rules",
+        "/api/v1/articles",
+        "/api/v1/articles/{slug}",
+        "/api/v1/ping",
+    }
+
+
+@schema.parametrize()
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_api_conforms_to_its_schema_and_never_fails(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=CHECKS)
