@@ -7,7 +7,14 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from safewindow.cli import advice_commands, booking_commands, demo_commands, store_commands, web_commands
+from safewindow.cli import (
+    advice_commands,
+    booking_commands,
+    demo_commands,
+    store_commands,
+    web_commands,
+    worker_commands,
+)
 from safewindow.knowledge.loader import KnowledgeError
 
 app = typer.Typer(
@@ -21,6 +28,7 @@ store_commands.register(app)
 booking_commands.register(app)
 demo_commands.register(app)
 web_commands.register(app)
+worker_commands.register(app)
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import Kind
 from safewindow.services.clinic_view import ClinicView, load_clinic, load_patient, lock_clinic, permissions_of
 from safewindow.services.errors import InputError, NotFound
+from safewindow.services.notifications import enqueue_for_visit
 from safewindow.store import models
 from safewindow.store.conflicts import overlapping_resource
 from safewindow.store.unit_of_work import UnitOfWork
@@ -259,6 +260,7 @@ def book(
                 )
             )
         _audit(session, actor, "visit.booked", visit, overrides=list(overridden))
+        enqueue_for_visit(session, visit, "booked", now=now, kb=kb)  # in this transaction: sent if and only if booked
         uow.commit()
         warnings = tuple(r for r in advice.reasons if r.severity is Severity.WARN)
         return Booked(visit, view.zone, warnings, overridden)
@@ -369,6 +371,7 @@ def reschedule(
                 )
             )
         _audit(session, actor, "visit.rescheduled", visit, was=was.isoformat(), overrides=list(overridden))
+        enqueue_for_visit(session, visit, "rescheduled", now=now, kb=kb, was=was)
         uow.commit()
         return Booked(visit, view.zone, tuple(r for r in advice.reasons if r.severity is Severity.WARN), overridden)
 
@@ -416,5 +419,6 @@ def cancel(
         _refuse_unless_empty(_dependents(kb, session, visit, None, today, person.factors))
         visit.status = models.VisitStatus.CANCELLED
         _audit(session, actor, "visit.cancelled", visit)
+        enqueue_for_visit(session, visit, "cancelled", now=now)
         uow.commit()
         return visit

@@ -440,3 +440,8 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+
+
+from safewindow.store import account_models as account_models  # noqa: E402
+from safewindow.store import outbox_models as outbox_models  # noqa: E402
+from safewindow.store import plan_models as plan_models  # noqa: E402,F401

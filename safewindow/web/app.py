@@ -7,9 +7,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware import Middleware
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
 
 import safewindow
 from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.store.database import database_url, make_engine, make_session_factory
 from safewindow.web import api_advice, errors, pages_public
 from safewindow.web.dependencies import zone_named
 from safewindow.web.security import SecurityHeaders, docs_page
@@ -27,7 +29,9 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: WebSettings | None = None) -> FastAPI:
+def create_app(settings: WebSettings | None = None, sessions: sessionmaker[Session] | None = None) -> FastAPI:
+    """`sessions` is the store (default: SAFEWINDOW_DATABASE_URL, or the embedded SQLite file); the engine is
+    made lazily by SQLAlchemy, so the public pages start even before `safewindow db upgrade`."""
     settings = settings or WebSettings()
     zone_named(settings.zone, "SAFEWINDOW_ZONE")  # a wrong zone fails at start, not on the first request
     app = FastAPI(
@@ -40,6 +44,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         middleware=[Middleware(SecurityHeaders), Middleware(errors.CatchAll)],
     )
     app.state.settings = settings
+    app.state.sessions = sessions or make_session_factory(make_engine(database_url()))
     app.state.knowledge_base = default_knowledge_base()  # loaded and validated now: a broken file stops the start
     errors.register(app)
     for router in ROUTERS:

@@ -11,3 +11,6 @@ class WebSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAFEWINDOW_", extra="ignore")
 
     zone: str = DEFAULT_ZONE  # the clinic's zone: its calendar days and its "today"
+    # Session cookies are always HttpOnly and SameSite=Lax; Secure when the request came over HTTPS (directly
+    # or as X-Forwarded-Proto from the proxy in front), or always when this is set.
+    secure_cookies: bool = False

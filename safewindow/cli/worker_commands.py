@@ -1,0 +1,64 @@
+"""`safewindow worker [--once] [--interval SECONDS]`: send the outbox's due e-mail.
+
+Through SMTP when SAFEWINDOW_SMTP_HOST is set (port, STARTTLS or TLS, credentials from SAFEWINDOW_SMTP_*),
+otherwise as .eml files in $SAFEWINDOW_DATA_DIR/mail/. Prints counts only: never a recipient or a body."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Annotated
+
+import typer
+
+from safewindow.cli.advice_commands import JsonFlag
+from safewindow.cli.output import console, print_json
+from safewindow.cli.store_access import sessions
+from safewindow.clock import now_utc
+from safewindow.worker import FolderMailer, RunReport, SmtpMailer, mailer_from_settings, run_forever, run_once
+
+
+def _say(report: RunReport, as_json: bool) -> None:
+    counts = dataclasses.asdict(report)
+    if as_json:
+        print_json(counts)
+    else:
+        console.print(", ".join(f"{value} {name.replace('_', ' ')}" for name, value in counts.items()))
+
+
+def _say_if_any(report: RunReport, as_json: bool) -> None:
+    if any(dataclasses.astuple(report)):
+        _say(report, as_json)
+
+
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then stop.")] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=1.0, help="Seconds between rounds when running on.")
+    ] = 30.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send due reminders, confirmations and aftercare e-mail, retrying failures with backoff."""
+    session_factory = sessions()
+    mailer = mailer_from_settings()
+    if not as_json:
+        where = (
+            f"SMTP {mailer.settings.host}:{mailer.settings.port}"
+            if isinstance(mailer, SmtpMailer)
+            else f"files in {mailer.folder}"
+            if isinstance(mailer, FolderMailer)
+            else "the mailer"
+        )
+        console.print(f"sending through {where}")
+    if once:
+        _say(run_once(session_factory, mailer, now_utc()), as_json)
+        return
+    stop = threading.Event()
+    try:
+        run_forever(session_factory, mailer, interval, stop, on_report=lambda report: _say_if_any(report, as_json))
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)

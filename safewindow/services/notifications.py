@@ -1,0 +1,397 @@
+"""What a change to a visit tells the patient, written to the outbox in the caller's transaction.
+
+`enqueue_for_visit(session, visit, event)` runs inside the booking, move or cancellation, after its flush: the
+messages exist exactly when the change is committed, and a rollback leaves none. The worker sends them later.
+
+Which mail is essential (sent whatever the patient's preference):
+- booked, moved and cancelled notices: they change what the patient agreed to, and carry the calendar file;
+- aftercare: it says what to do and which warning signs mean calling the clinic now, so it is safety mail;
+- a changed treatment plan: it changes the patient's care.
+Non-essential, and never sent to a patient who opted out: reminders 48 and 2 hours before a visit (the
+confirmation and its calendar entry already hold the time) and recalls ("time for your next treatment").
+
+A move or a cancellation first removes every not-yet-sent message of the visit: reminders and aftercare for a
+time that no longer holds, and a notice about a state the visit has left. Delivery keys name the visit's
+version, so the moved visit's messages are new ones. Bodies are patient-facing text, in our words; they stay
+in the outbox and are never logged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parseaddr
+from enum import StrEnum
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from safewindow.clock import clinic_zone, now_utc
+from safewindow.domain.aftercare import CALL_NOW, AftercareDay, AftercareTimeline, aftercare_timeline
+from safewindow.domain.knowledge_base import KnowledgeBase
+from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.services.calendar_files import Method, calendar_visit, invitation
+from safewindow.store import models
+from safewindow.store.outbox_models import NotificationPreference, OutboxMessage
+
+REMINDERS = (("reminder-48h", timedelta(hours=48)), ("reminder-2h", timedelta(hours=2)))
+RECALL_TIME = time(9, 0)
+CONCERNS = "If you have any concerns, contact {clinic}."
+FINAL_WORD = "A qualified practitioner makes the final decision about your care."
+
+
+class SenderSettings(BaseSettings):
+    """Who the mail comes from (SAFEWINDOW_SMTP_SENDER); also the organizer of the calendar invitations."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFEWINDOW_SMTP_", extra="ignore")
+
+    sender: str = "safewindow <no-reply@safewindow.invalid>"
+
+    def address(self) -> str:
+        return parseaddr(self.sender)[1] or self.sender
+
+
+class VisitEvent(StrEnum):
+    BOOKED = "booked"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+
+
+class Kind(StrEnum):
+    BOOKED = "visit-booked"
+    MOVED = "visit-moved"
+    CANCELLED = "visit-cancelled"
+    REMINDER_48H = "reminder-48h"
+    REMINDER_2H = "reminder-2h"
+    AFTERCARE = "aftercare"
+    RECALL = "recall"
+    PLAN_CHANGED = "plan-changed"
+
+
+NOTICE = {VisitEvent.BOOKED: Kind.BOOKED, VisitEvent.RESCHEDULED: Kind.MOVED, VisitEvent.CANCELLED: Kind.CANCELLED}
+NON_ESSENTIAL = frozenset({Kind.REMINDER_48H, Kind.REMINDER_2H, Kind.RECALL})
+
+
+def when(instant: datetime, zone_name: str) -> str:
+    local = instant.astimezone(clinic_zone(zone_name))
+    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
+
+
+def _day(on: date) -> str:
+    return f"{on:%A} {on.day} {on:%B %Y}"
+
+
+def opted_out(session: Session, patient_id: int) -> bool:
+    preference = session.get(NotificationPreference, patient_id)
+    return preference is not None and preference.opted_out_non_essential
+
+
+def set_opt_out(session: Session, patient_id: int, opted_out_non_essential: bool, now: datetime | None = None) -> None:
+    """Record the patient's choice; opting out also drops their unsent non-essential mail. The caller commits."""
+    now = now or now_utc()
+    preference = session.get(NotificationPreference, patient_id)
+    if preference is None:
+        session.add(NotificationPreference(patient_id=patient_id, opted_out_non_essential=opted_out_non_essential))
+    else:
+        preference.opted_out_non_essential = opted_out_non_essential
+        preference.updated_at = now
+    if opted_out_non_essential:
+        session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.patient_id == patient_id,
+                OutboxMessage.essential.is_(False),
+                OutboxMessage.sent_at.is_(None),
+            )
+        )
+
+
+def _add(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Adds the messages not already in the outbox: enqueueing one event twice writes it once."""
+    if not messages:
+        return []
+    keys = [m.delivery_key for m in messages]
+    existing = set(session.scalars(select(OutboxMessage.delivery_key).where(OutboxMessage.delivery_key.in_(keys))))
+    fresh = [m for m in messages if m.delivery_key not in existing]
+    session.add_all(fresh)
+    session.flush()
+    return fresh
+
+
+def _visit_key(visit: models.Visit, what: str) -> str:
+    return f"visit-{visit.id}-v{visit.version}-{what}"
+
+
+def _signed(clinic: models.Clinic, *lines: str) -> str:
+    return "\n".join([*lines, "", f"{clinic.name}", f"{clinic.address}", ""])
+
+
+def _notice(visit: models.Visit, event: VisitEvent, name: str, was: datetime | None) -> tuple[str, str]:
+    clinic, at = visit.clinic, when(visit.start_at, visit.clinic.time_zone)
+    hello = f"Hello {visit.patient.name},"
+    if event is VisitEvent.BOOKED:
+        return f"Your visit at {clinic.name} is booked", _signed(
+            clinic,
+            hello,
+            "",
+            f"Your visit is booked: {name}, {at}, at {clinic.name}, {clinic.address}.",
+            "The attached calendar file adds it to your calendar.",
+            "To change or cancel it, contact the clinic.",
+        )
+    if event is VisitEvent.RESCHEDULED:
+        moved = f" (it was {when(was, clinic.time_zone)})" if was else ""
+        return f"Your visit at {clinic.name} has moved", _signed(
+            clinic,
+            hello,
+            "",
+            f"Your visit has moved: {name} is now {at}{moved}, at {clinic.name}, {clinic.address}.",
+            "The attached calendar file updates the entry in your calendar.",
+            "If the new time does not suit you, contact the clinic.",
+        )
+    return f"Your visit at {clinic.name} is cancelled", _signed(
+        clinic,
+        hello,
+        "",
+        f"Your visit on {at} ({name}) is cancelled.",
+        "The attached calendar file removes it from your calendar.",
+        "To book another time, contact the clinic.",
+    )
+
+
+def _reminder(visit: models.Visit, name: str, ahead: timedelta) -> tuple[str, str]:
+    clinic, at = visit.clinic, when(visit.start_at, visit.clinic.time_zone)
+    soon = "in about two hours" if ahead <= timedelta(hours=2) else "in two days"
+    return f"Reminder: your visit at {clinic.name} {soon}", _signed(
+        clinic,
+        f"Hello {visit.patient.name},",
+        "",
+        f"A reminder that your visit is {soon}: {name}, {at}, at {clinic.name}, {clinic.address}.",
+        "If you cannot come, or anything about your health has changed since you booked, contact the clinic.",
+    )
+
+
+def _bullets(title: str, items: Sequence[str]) -> list[str]:
+    return [title, *(f"- {item}" for item in items), ""] if items else []
+
+
+def aftercare_body(timeline: AftercareTimeline, day: AftercareDay, patient: str, clinic: models.Clinic) -> str:
+    """One day's aftercare, the warning signs, and the closing every aftercare e-mail ends with."""
+    visit_day = _day(timeline.start.date())
+    if day.day == 0:
+        opening = f"Thank you for coming in today for {timeline.name}. Here is what to expect for the rest of today."
+    elif day.day == timeline.recovery_ends:
+        opening = f"It is day {day.day} after your {timeline.name} on {visit_day}: the usual recovery time ends today."
+    else:
+        opening = f"It is day {day.day} after your {timeline.name} on {visit_day}. Here is what to expect today."
+    lines = [
+        f"Hello {patient},",
+        "",
+        opening,
+        "",
+        *_bullets("What to expect:", day.expect),
+        *_bullets("What to do:", day.do),
+        *_bullets("What to avoid:", day.avoid),
+        *_bullets(CALL_NOW, timeline.warning_signs),
+        "Your clinic's own written instructions come first.",
+        "",
+        f"{clinic.name}, {clinic.address}",
+        "",
+        CONCERNS.format(clinic=clinic.name) + " " + FINAL_WORD,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _aftercare(visit: models.Visit, kb: KnowledgeBase, base: dict[str, object], now: datetime) -> list[OutboxMessage]:
+    treatment = kb.treatments.get(visit.treatment_slug)
+    if treatment is None:
+        return []
+    zone = clinic_zone(visit.clinic.time_zone)
+    timeline = aftercare_timeline(treatment, visit.start_at, zone, visit.end_at)
+    messages = []
+    for email in timeline.emails():
+        due = email.send_at.astimezone(UTC)
+        day = timeline.on(email.day)
+        if due <= now or day is None:
+            continue
+        messages.append(
+            OutboxMessage(
+                **base,
+                kind=str(Kind.AFTERCARE),
+                subject=f"Aftercare, day {email.day}: your visit on {_day(timeline.start.date())}",
+                body=aftercare_body(timeline, day, visit.patient.name, visit.clinic),
+                essential=True,
+                due_at=due,
+                delivery_key=_visit_key(visit, f"aftercare-day-{email.day}"),
+            )
+        )
+    return messages
+
+
+def enqueue_for_visit(
+    session: Session,
+    visit: models.Visit,
+    event: VisitEvent | str,
+    *,
+    now: datetime | None = None,
+    kb: KnowledgeBase | None = None,
+    was: datetime | None = None,
+    sender: SenderSettings | None = None,
+) -> list[OutboxMessage]:
+    """The messages `event` ("booked" | "rescheduled" | "cancelled") causes for `visit`, added to the caller's
+    open transaction (never committed here). `was` is a moved visit's former start, for the patient's sake."""
+    event = VisitEvent(event)
+    now, kb, sender = now or now_utc(), kb or default_knowledge_base(), sender or SenderSettings()
+    session.flush()  # the visit's version must be the one being committed: it names the messages
+    if event is not VisitEvent.BOOKED:
+        session.execute(
+            delete(OutboxMessage).where(OutboxMessage.visit_id == visit.id, OutboxMessage.sent_at.is_(None))
+        )
+    recipient = visit.patient.email.strip()
+    if not recipient:
+        return []
+    treatment = kb.treatments.get(visit.treatment_slug)
+    name = treatment.name if treatment else visit.treatment_slug
+    base: dict[str, object] = {"recipient": recipient, "patient_id": visit.patient_id, "visit_id": visit.id}
+    method = Method.CANCEL if event is VisitEvent.CANCELLED else Method.REQUEST
+    subject, body = _notice(visit, event, name, was)
+    messages = [
+        OutboxMessage(
+            **base,
+            kind=str(NOTICE[event]),
+            subject=subject,
+            body=body,
+            ics=invitation(
+                calendar_visit(visit, kb, with_attendee=True), method, organizer=sender.address(), stamp=now
+            ).decode(),
+            ics_method=str(method),
+            essential=True,
+            due_at=now,
+            delivery_key=_visit_key(visit, str(NOTICE[event])),
+        )
+    ]
+    if event is not VisitEvent.CANCELLED:
+        if not opted_out(session, visit.patient_id):
+            for kind, ahead in REMINDERS:
+                due = visit.start_at - ahead
+                if due > now:
+                    subject, body = _reminder(visit, name, ahead)
+                    messages.append(
+                        OutboxMessage(
+                            **base,
+                            kind=kind,
+                            subject=subject,
+                            body=body,
+                            essential=False,
+                            due_at=due,
+                            delivery_key=_visit_key(visit, kind),
+                        )
+                    )
+        messages += _aftercare(visit, kb, base, now)
+    return _add(session, messages)
+
+
+def recall_due(
+    session: Session,
+    *,
+    patient_id: int,
+    clinic_id: int,
+    treatment_slug: str,
+    due_on: date,
+    now: datetime | None = None,
+    kb: KnowledgeBase | None = None,
+) -> OutboxMessage | None:
+    """'Time for your next treatment' on `due_on` (09:00 at the clinic). Non-essential: nothing for a patient
+    who opted out or has no e-mail. One per patient, treatment and day, however often it is asked for."""
+    now, kb = now or now_utc(), kb or default_knowledge_base()
+    patient, clinic = session.get(models.Patient, patient_id), session.get(models.Clinic, clinic_id)
+    if patient is None or clinic is None or not patient.email.strip() or opted_out(session, patient_id):
+        return None
+    treatment = kb.treatments.get(treatment_slug)
+    name = treatment.name if treatment else treatment_slug
+    due = datetime.combine(due_on, RECALL_TIME, tzinfo=clinic_zone(clinic.time_zone)).astimezone(UTC)
+    body = _signed(
+        clinic,
+        f"Hello {patient.name},",
+        "",
+        f"From {_day(due_on)} it is usually a good time for your next {name}, if you would like one.",
+        "When you book, the clinic checks your whole history first, so a time is offered only when it is safe.",
+        FINAL_WORD,
+        "To stop reminders like this one, tell the clinic; mail about your visits and aftercare still comes.",
+    )
+    added = _add(
+        session,
+        [
+            OutboxMessage(
+                kind=str(Kind.RECALL),
+                recipient=patient.email.strip(),
+                subject=f"Time to book your next visit at {clinic.name}?",
+                body=body,
+                essential=False,
+                patient_id=patient_id,
+                due_at=max(due, now),
+                delivery_key=f"recall-{patient_id}-{treatment_slug}-{due_on.isoformat()}",
+            )
+        ],
+    )
+    return added[0] if added else None
+
+
+def plan_changed(
+    session: Session,
+    *,
+    patient_id: int,
+    clinic_id: int,
+    plan_id: int,
+    plan_version: int,
+    details: Sequence[str] = (),
+    now: datetime | None = None,
+) -> OutboxMessage | None:
+    """The patient's treatment plan changed (essential). `details` are patient-facing lines, in our words."""
+    now = now or now_utc()
+    patient, clinic = session.get(models.Patient, patient_id), session.get(models.Clinic, clinic_id)
+    if patient is None or clinic is None or not patient.email.strip():
+        return None
+    body = _signed(
+        clinic,
+        f"Hello {patient.name},",
+        "",
+        "Your treatment plan has changed.",
+        *details,
+        "Any visit that moved or was cancelled comes in its own message with a calendar file.",
+        "If you have questions about the change, contact the clinic. " + FINAL_WORD,
+    )
+    added = _add(
+        session,
+        [
+            OutboxMessage(
+                kind=str(Kind.PLAN_CHANGED),
+                recipient=patient.email.strip(),
+                subject=f"Your treatment plan at {clinic.name} has changed",
+                body=body,
+                essential=True,
+                patient_id=patient_id,
+                due_at=now,
+                delivery_key=f"plan-{plan_id}-v{plan_version}-changed",
+            )
+        ],
+    )
+    return added[0] if added else None
+
+
+def discard_reason(session: Session, message: OutboxMessage, now: datetime) -> str | None:
+    """Why a due message should no longer go out, checked by the worker just before sending: the patient
+    opted out since, the visit it reminds of is no longer upcoming, or the visit its aftercare is for did not
+    take place. None: send it."""
+    if message.kind not in NON_ESSENTIAL and message.kind != Kind.AFTERCARE:
+        return None
+    if not message.essential and message.patient_id is not None and opted_out(session, message.patient_id):
+        return "opted out"
+    visit = session.get(models.Visit, message.visit_id) if message.visit_id is not None else None
+    if visit is None:
+        return None
+    if message.kind in (Kind.REMINDER_48H, Kind.REMINDER_2H) and (
+        visit.status is not models.VisitStatus.BOOKED or visit.start_at <= now
+    ):
+        return "the visit is no longer upcoming"
+    if message.kind == Kind.AFTERCARE and visit.status in (models.VisitStatus.CANCELLED, models.VisitStatus.NO_SHOW):
+        return "the visit did not take place"
+    return None

@@ -1,0 +1,84 @@
+"""Messages waiting to go out, patients' mail preferences, and calendar feeds.
+
+The outbox is written in the same transaction as the change that causes a message (a booking, a move), so a
+message exists exactly when its change was committed; the worker sends it later. Bodies are patient-facing
+text and stay in the database: never in application logs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from safewindow.clock import now_utc
+from safewindow.store.models import Base
+
+
+class OwnerKind(StrEnum):
+    PATIENT = "patient"
+    PRACTITIONER = "practitioner"
+
+
+class OutboxMessage(Base):
+    """One e-mail to send once. `delivery_key` is stable for what the message is about (visit 12, version 2,
+    the 48-hour reminder), so enqueueing twice writes one row; it is also the e-mail's Message-ID, so a copy
+    the SMTP side may see twice carries the same id. `claimed_at` is set while a worker sends it: a row that
+    keeps it after the worker died was sent or not, and is sent again (see safewindow/worker.py)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_outbox_sent_at_due_at", "sent_at", "due_at"),
+        Index("ix_outbox_visit_id", "visit_id"),
+        Index("ix_outbox_patient_id", "patient_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    ics: Mapped[str | None] = mapped_column(Text)  # an RFC 5545 attachment
+    ics_method: Mapped[str | None] = mapped_column(String(16))  # REQUEST | CANCEL, for the attachment's type
+    # Mail about a patient's care is essential; the rest (reminders, recalls) respects the opt-out.
+    essential: Mapped[bool] = mapped_column(default=True, server_default=true())
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime]
+    delivery_key: Mapped[str] = mapped_column(String(200), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    gave_up_at: Mapped[datetime | None]  # a permanent refusal, or too many attempts
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class NotificationPreference(Base):
+    """A patient without a row gets every message."""
+
+    __tablename__ = "notification_preferences"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
+    opted_out_non_essential: Mapped[bool] = mapped_column(default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+
+class CalendarFeed(Base):
+    """A revocable calendar subscription. Only a SHA-256 of the token is kept: a copy of the database does not
+    open anyone's feed."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (
+        CheckConstraint("owner_kind IN ('patient', 'practitioner')", name="known_owner_kind"),
+        Index("ix_calendar_feeds_owner_kind_owner_id", "owner_kind", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,297 @@
+"""The outbox on real SQLite and PostgreSQL: messages are written in the caller's transaction, a move or a
+cancellation drops what was pending for the visit, and the opt-out holds back non-essential mail only.
+Times are local Abbotsford times; the demo's clinic 1 opens Tue-Sat 09-17 and is on UTC-7."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from safewindow.clock import clinic_zone
+from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.services.booking import book, cancel, reschedule
+from safewindow.services.calendar_files import (
+    FeedOwner,
+    feed_for,
+    issue_feed_token,
+    resolve_feed_token,
+    revoke_feed_token,
+)
+from safewindow.services.notifications import (
+    FINAL_WORD,
+    enqueue_for_visit,
+    plan_changed,
+    recall_due,
+    set_opt_out,
+)
+from safewindow.services.patients import add_patient
+from safewindow.store import models
+from safewindow.store.demo import load_demo
+from safewindow.store.outbox_models import CalendarFeed, OutboxMessage, OwnerKind
+from safewindow.store.unit_of_work import UnitOfWork
+
+KB = default_knowledge_base()
+ZONE = clinic_zone("America/Vancouver")
+NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # Wednesday 25 Nov, 09:00 in Abbotsford
+CLINIC = 1
+EMAIL = "asha.grewal@example.com"
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=ZONE).astimezone(UTC)
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+
+
+@pytest.fixture
+def sessions(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    with UnitOfWork(session_factory, write=True) as uow:
+        load_demo(uow.session)
+        uow.commit()
+    return session_factory
+
+
+@pytest.fixture
+def new_patient(sessions: sessionmaker[Session]) -> Callable[..., int]:
+    def make(email: str | None = EMAIL) -> int:
+        patient = add_patient(
+            sessions, KB, name="Asha Grewal", birth_date="1990-05-05", actor="test", today=NOW.date(), email=email
+        )
+        return patient.id
+
+    return make
+
+
+def booked(sessions: sessionmaker[Session], patient: int, treatment: str, at: str) -> int:
+    """Book, then enqueue as booking does in its own transaction (idempotent if booking already did)."""
+    visit = book(
+        sessions, KB, patient_id=patient, treatment=treatment, clinic_id=CLINIC, start=local(at), actor="t", now=NOW
+    ).visit
+    enqueue(sessions, visit.id, "booked")
+    return visit.id
+
+
+def enqueue(sessions: sessionmaker[Session], visit_id: int, event: str, **extra: object) -> list[str]:
+    with UnitOfWork(sessions, write=True) as uow:
+        visit = uow.session.get(models.Visit, visit_id)
+        assert visit is not None
+        keys = [m.delivery_key for m in enqueue_for_visit(uow.session, visit, event, now=NOW, **extra)]  # type: ignore[arg-type]
+        uow.commit()
+        return keys
+
+
+def pending(sessions: sessionmaker[Session], **where: object) -> list[OutboxMessage]:
+    with UnitOfWork(sessions) as uow:
+        query = select(OutboxMessage).filter_by(**where).order_by(OutboxMessage.due_at, OutboxMessage.id)
+        return list(uow.session.scalars(query))
+
+
+def kinds_and_times(rows: list[OutboxMessage]) -> list[tuple[str, datetime]]:
+    return [(m.kind, m.due_at) for m in rows]
+
+
+def test_a_booking_writes_the_confirmation_reminders_and_aftercare(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient()
+    visit = booked(sessions, patient, "botox", "2026-12-01T10:00")
+    rows = pending(sessions, visit_id=visit)
+    assert kinds_and_times(rows) == [
+        ("visit-booked", NOW),
+        ("reminder-48h", utc(2026, 11, 29, 17, 0)),
+        ("reminder-2h", utc(2026, 12, 1, 15, 0)),
+        ("aftercare", utc(2026, 12, 2, 2, 0)),  # day 0, 19:00 in Abbotsford
+        ("aftercare", utc(2026, 12, 2, 16, 0)),  # day 1, 09:00
+        ("aftercare", utc(2026, 12, 4, 16, 0)),  # day 3
+        ("aftercare", utc(2026, 12, 15, 16, 0)),  # day 14, the end of the usual recovery time
+    ]
+    assert {m.recipient for m in rows} == {EMAIL} and {m.patient_id for m in rows} == {patient}
+    assert [m.essential for m in rows] == [True, False, False, True, True, True, True]
+    assert len({m.delivery_key for m in rows}) == len(rows)
+
+    confirmation = rows[0]
+    assert confirmation.ics is not None and confirmation.ics_method == "REQUEST"
+    [event] = Calendar.from_ical(confirmation.ics).events
+    assert event.start == utc(2026, 12, 1, 17, 0) and event.uid == f"visit-{visit}@safewindow"
+    assert "Tuesday 1 December 2026 at 10:00" in confirmation.body
+    assert "Botox" not in confirmation.subject  # subjects show on lock screens: no treatment in them
+
+    for aftercare in rows[3:]:
+        assert aftercare.body.rstrip().endswith(FINAL_WORD)
+        assert "If you have any concerns, contact Fraser Valley Skin Studio." in aftercare.body
+        assert "Call the clinic now if you notice any of these (or 911 where it says so):" in aftercare.body
+        assert "call 911" in aftercare.body  # botulinum toxin's urgent sign
+    assert "Stay upright" in rows[3].body
+
+
+def test_filler_aftercare_says_to_call_the_clinic_or_emergency_services(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    visit = booked(sessions, new_patient(), "dermal-filler", "2026-12-01T10:00")
+    aftercare = [m for m in pending(sessions, visit_id=visit) if m.kind == "aftercare"]
+    assert aftercare
+    for message in aftercare:
+        assert "call the clinic or emergency services (911) at once" in message.body
+
+
+def test_enqueueing_the_same_event_twice_writes_it_once(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    visit = booked(sessions, new_patient(), "botox", "2026-12-01T10:00")
+    before = len(pending(sessions, visit_id=visit))
+    assert enqueue(sessions, visit, "booked") == []
+    assert len(pending(sessions, visit_id=visit)) == before
+
+
+def test_messages_live_and_die_with_the_callers_transaction(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient()
+    with UnitOfWork(sessions, write=True) as uow:
+        visit = models.Visit(
+            patient_id=patient,
+            clinic_id=CLINIC,
+            treatment_slug="microneedling",
+            practitioner_id=1,
+            start_at=local("2026-12-02T10:00"),
+            end_at=local("2026-12-02T11:00"),
+            created_by="test",
+        )
+        uow.session.add(visit)
+        uow.session.flush()
+        written = enqueue_for_visit(uow.session, visit, "booked", now=NOW)
+        assert len(written) == 7
+        seen = uow.session.scalar(select(func.count()).select_from(OutboxMessage).filter_by(patient_id=patient))
+        assert seen == 7
+        uow.rollback()
+    assert pending(sessions, patient_id=patient) == []
+    with UnitOfWork(sessions) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(models.Visit).filter_by(patient_id=patient)) == 0
+
+
+def _mark_sent(sessions: sessionmaker[Session], message_id: int) -> None:
+    with UnitOfWork(sessions, write=True) as uow:
+        row = uow.session.get(OutboxMessage, message_id)
+        assert row is not None
+        row.sent_at = NOW
+        uow.commit()
+
+
+def test_a_move_drops_the_visits_pending_mail_and_sends_the_new_time(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    visit = booked(sessions, new_patient(), "botox", "2026-12-01T10:00")
+    confirmation = pending(sessions, visit_id=visit)[0]
+    _mark_sent(sessions, confirmation.id)
+    was = local("2026-12-01T10:00")
+    reschedule(sessions, KB, visit_id=visit, start=local("2026-12-08T11:00"), actor="t", now=NOW)
+    enqueue(sessions, visit, "rescheduled", was=was)
+
+    rows = pending(sessions, visit_id=visit)
+    sent = [m for m in rows if m.sent_at is not None]
+    assert [m.delivery_key for m in sent] == [f"visit-{visit}-v1-visit-booked"]  # what went out stays
+    unsent = [m for m in rows if m.sent_at is None]
+    assert all(f"visit-{visit}-v2-" in m.delivery_key for m in unsent)
+    assert kinds_and_times(unsent)[:3] == [
+        ("visit-moved", NOW),
+        ("reminder-48h", utc(2026, 12, 6, 18, 0)),
+        ("reminder-2h", utc(2026, 12, 8, 16, 0)),
+    ]
+    moved = unsent[0]
+    assert "Tuesday 8 December 2026 at 11:00" in moved.body and "Tuesday 1 December 2026 at 10:00" in moved.body
+    assert moved.ics is not None
+    [event] = Calendar.from_ical(moved.ics).events
+    assert (event.uid, event.sequence, event.start) == (f"visit-{visit}@safewindow", 1, utc(2026, 12, 8, 18, 0))
+    assert {m.due_at for m in unsent if m.kind == "aftercare"} >= {utc(2026, 12, 9, 2, 0), utc(2026, 12, 9, 16, 0)}
+
+
+def test_a_cancellation_drops_pending_mail_and_sends_a_cancel(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    visit = booked(sessions, new_patient(), "microneedling", "2026-12-02T10:00")
+    cancel(sessions, KB, visit_id=visit, actor="t", now=NOW)
+    enqueue(sessions, visit, "cancelled")
+    [only] = pending(sessions, visit_id=visit)
+    assert only.kind == "visit-cancelled" and only.ics_method == "CANCEL" and only.essential
+    assert only.ics is not None
+    calendar = Calendar.from_ical(only.ics)
+    assert calendar["METHOD"] == "CANCEL"
+    assert str(calendar.events[0]["STATUS"]) == "CANCELLED"
+
+
+def test_the_opt_out_holds_back_reminders_and_recalls_not_care(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient()
+    visit = booked(sessions, patient, "botox", "2026-12-01T10:00")
+    with UnitOfWork(sessions, write=True) as uow:
+        recall = recall_due(
+            uow.session, patient_id=patient, clinic_id=CLINIC, treatment_slug="botox", due_on=date(2027, 3, 1), now=NOW
+        )
+        assert recall is not None and not recall.essential
+        assert recall.due_at == utc(2027, 3, 1, 16, 0)  # 09:00 in Abbotsford
+        uow.commit()
+    with UnitOfWork(sessions, write=True) as uow:
+        set_opt_out(uow.session, patient, True, now=NOW)
+        uow.commit()
+    kinds = [m.kind for m in pending(sessions, patient_id=patient)]
+    assert "reminder-48h" not in kinds and "reminder-2h" not in kinds and "recall" not in kinds
+    assert kinds.count("aftercare") == 4 and "visit-booked" in kinds
+
+    later = booked(sessions, patient, "microneedling", "2026-12-17T10:00")
+    assert [m.kind for m in pending(sessions, visit_id=later)] == ["visit-booked"] + ["aftercare"] * 4
+    with UnitOfWork(sessions, write=True) as uow:
+        again = recall_due(
+            uow.session, patient_id=patient, clinic_id=CLINIC, treatment_slug="botox", due_on=date(2027, 3, 2), now=NOW
+        )
+        assert again is None
+        changed = plan_changed(uow.session, patient_id=patient, clinic_id=CLINIC, plan_id=5, plan_version=2, now=NOW)
+        assert changed is not None and changed.essential  # a changed plan is care, not marketing
+        uow.commit()
+    assert visit != later
+
+
+def test_a_patient_without_an_email_address_gets_nothing(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient(email=None)
+    booked(sessions, patient, "botox", "2026-12-01T10:00")
+    assert pending(sessions, patient_id=patient) == []
+
+
+def test_a_calendar_feed_token_is_stored_hashed_resolved_and_revoked(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient()
+    visit = booked(sessions, patient, "botox", "2026-12-01T10:00")
+    with UnitOfWork(sessions, write=True) as uow:
+        token = issue_feed_token(uow.session, FeedOwner(OwnerKind.PATIENT, patient))
+        practitioner_token = issue_feed_token(uow.session, FeedOwner(OwnerKind.PRACTITIONER, 1))
+        uow.commit()
+    with UnitOfWork(sessions) as uow:
+        stored = list(uow.session.scalars(select(CalendarFeed.token_hash)))
+        assert hashlib.sha256(token.encode()).hexdigest() in stored and token not in stored
+        owner = resolve_feed_token(uow.session, token)
+        assert owner == FeedOwner(OwnerKind.PATIENT, patient)
+        calendar = Calendar.from_ical(feed_for(uow.session, owner, KB, now=NOW))
+        assert [e.uid for e in calendar.events] == [f"visit-{visit}@safewindow"]
+        assert calendar.events[0].start == utc(2026, 12, 1, 17, 0)
+        by_practitioner = resolve_feed_token(uow.session, practitioner_token)
+        assert by_practitioner is not None
+        data = feed_for(uow.session, by_practitioner, KB, now=NOW)
+        assert b"Asha" not in data and b"Grewal" not in data
+        assert resolve_feed_token(uow.session, "not-a-token") is None
+    with UnitOfWork(sessions, write=True) as uow:
+        assert revoke_feed_token(uow.session, token, now=NOW)
+        uow.commit()
+    with UnitOfWork(sessions) as uow:
+        assert resolve_feed_token(uow.session, token) is None
+        assert resolve_feed_token(uow.session, practitioner_token) is not None
