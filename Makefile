@@ -16,7 +16,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/safewindow demo seed
+	$(BIN)/safewindow db upgrade
+	$(BIN)/safewindow demo load
+	$(BIN)/safewindow worker --interval 30 & worker=$$!; \
+	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	$(BIN)/safewindow serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	$(BIN)/ruff check safewindow tests bench

@@ -16,6 +16,7 @@ from safewindow.cli.store_access import engine, sessions
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.clinic_view import permissions_of
+from safewindow.services.demo_accounts import DEMO_PASSWORD, ensure_demo_accounts
 from safewindow.services.errors import NotFound
 from safewindow.services.patients import add_patient, list_patients
 from safewindow.store import models
@@ -48,12 +49,14 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, 
 
 
 def demo_load() -> None:
-    """Load the fictional Abbotsford clinics, staff and patients (idempotent: a second run changes nothing)."""
+    """Load the fictional Abbotsford clinics, staff, patients and demo sign-ins (idempotent)."""
     with UnitOfWork(sessions(), write=True) as uow:
         result = load_demo(uow.session)
+        logins = ensure_demo_accounts(uow.session)
         uow.commit()
     added = {table: n for table, n in result.created.items() if n}
     console.print(f"demo data: {'added ' + str(added) if added else 'already loaded, nothing changed'}")
+    console.print(f"demo sign-ins (password {DEMO_PASSWORD!r}): " + ", ".join(f"{e} ({r})" for e, r in logins))
 
 
 def clinic_row(clinic: models.Clinic) -> dict[str, Any]:

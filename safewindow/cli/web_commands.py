@@ -15,6 +15,7 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The port to listen on.")] = 8000,
 ) -> None:
     """Serve the web pages and the REST API (/api/v1, documented at /docs) until interrupted."""
+    print(f"safewindow is at http://{host}:{port}/  (API docs: http://{host}:{port}/docs; Ctrl-C stops it)", flush=True)
     uvicorn.run(
         "safewindow.web.app:create_app",
         factory=True,
