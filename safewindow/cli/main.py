@@ -11,6 +11,7 @@ from safewindow.cli import (
     advice_commands,
     booking_commands,
     demo_commands,
+    plan_commands,
     store_commands,
     web_commands,
     worker_commands,
@@ -27,6 +28,7 @@ advice_commands.register(app)
 store_commands.register(app)
 booking_commands.register(app)
 demo_commands.register(app)
+plan_commands.register(app)
 web_commands.register(app)
 worker_commands.register(app)
 

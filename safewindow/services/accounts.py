@@ -84,26 +84,37 @@ def create_account(
         raise InputError("practitioner", "a practitioner's account belongs to a practitioner")
     if session.scalar(select(Account.id).where(Account.email == email)) is not None:
         raise InputError("email", "an account with that e-mail address exists already")
-    account = Account(email=email, password_hash=HASHER.hash(password), role=str(role), patient_id=patient_id,
-                      practitioner_id=practitioner_id, clinic_id=clinic_id)
+    account = Account(
+        email=email,
+        password_hash=HASHER.hash(password),
+        role=str(role),
+        patient_id=patient_id,
+        practitioner_id=practitioner_id,
+        clinic_id=clinic_id,
+    )
     session.add(account)
     session.flush()
     return account
 
 
-def sign_in(session_factory: sessionmaker[Session], email: str, password: str,
-            now: datetime | None = None) -> tuple[str, User]:
+def sign_in(
+    session_factory: sessionmaker[Session], email: str, password: str, now: datetime | None = None
+) -> tuple[str, User]:
     """A new session token and the user, or SignInRefused."""
     now = now or now_utc()
     email = email.strip().lower()
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
-        failures = session.scalar(
-            select(func.count()).where(SignInAttempt.email == email, SignInAttempt.at > now - FAILURE_WINDOW)
-        ) or 0
+        failures = (
+            session.scalar(
+                select(func.count()).where(SignInAttempt.email == email, SignInAttempt.at > now - FAILURE_WINDOW)
+            )
+            or 0
+        )
         if failures >= MAX_FAILURES:
-            raise SignInRefused("Too many attempts. Try again in a few minutes.",
-                                retry_after=int(FAILURE_WINDOW.total_seconds()))
+            raise SignInRefused(
+                "Too many attempts. Try again in a few minutes.", retry_after=int(FAILURE_WINDOW.total_seconds())
+            )
         account = session.scalar(select(Account).where(Account.email == email, Account.active.is_(True)))
         if account is None or not _password_matches(account, password):
             session.add(SignInAttempt(email=email, at=now))
@@ -114,11 +125,23 @@ def sign_in(session_factory: sessionmaker[Session], email: str, password: str,
         session.execute(delete(SignInAttempt).where(SignInAttempt.email == email))
         session.execute(delete(SignInSession).where(SignInSession.expires_at < now))
         token = secrets.token_urlsafe(32)
-        record = SignInSession(token_hash=_digest(token), account_id=account.id, csrf_token=secrets.token_urlsafe(32),
-                               created_at=now, expires_at=now + SESSION_LIFETIME)
+        record = SignInSession(
+            token_hash=_digest(token),
+            account_id=account.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
         session.add(record)
-        session.add(models.AuditEntry(actor=f"{account.role}:{account.id}", action="account.signed-in",
-                                      entity="account", entity_id=str(account.id), detail={}))
+        session.add(
+            models.AuditEntry(
+                actor=f"{account.role}:{account.id}",
+                action="account.signed-in",
+                entity="account",
+                entity_id=str(account.id),
+                detail={},
+            )
+        )
         uow.commit()
         return token, _user(account, record)
 
@@ -131,8 +154,15 @@ def _password_matches(account: Account, password: str) -> bool:
 
 
 def _user(account: Account, record: SignInSession) -> User:
-    return User(account.id, account.email, Role(account.role), account.patient_id, account.practitioner_id,
-                account.clinic_id, record.csrf_token)
+    return User(
+        account.id,
+        account.email,
+        Role(account.role),
+        account.patient_id,
+        account.practitioner_id,
+        account.clinic_id,
+        record.csrf_token,
+    )
 
 
 def resolve(session: Session, token: str, now: datetime | None = None) -> User | None:

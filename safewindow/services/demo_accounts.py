@@ -38,6 +38,13 @@ def ensure_demo_accounts(session: Session) -> list[tuple[str, str]]:
             )
         if clinic_slug:
             clinic_id = session.scalar(select(models.Clinic.id).where(models.Clinic.slug == clinic_slug))
-        create_account(session, email=email, password=DEMO_PASSWORD, role=role, patient_id=patient_id,
-                       practitioner_id=practitioner_id, clinic_id=clinic_id)
+        create_account(
+            session,
+            email=email,
+            password=DEMO_PASSWORD,
+            role=role,
+            patient_id=patient_id,
+            practitioner_id=practitioner_id,
+            clinic_id=clinic_id,
+        )
     return [(email, str(role)) for email, role, *_ in DEMO_ACCOUNTS]

@@ -29,8 +29,9 @@ def upgrade() -> None:
         sa.Column("recorded_by", sa.String(254), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_prior_treatments")),
-        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], name=op.f("fk_prior_treatments_patient_id_patients"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_prior_treatments_patient_id_patients"), ondelete="CASCADE"
+        ),
     )
     op.create_index("ix_prior_treatments_patient_id", "prior_treatments", ["patient_id"])
 

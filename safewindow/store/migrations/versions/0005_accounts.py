@@ -19,8 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _fk(table: str, column: str, referred: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint([column], [f"{referred}.id"], name=op.f(f"fk_{table}_{column}_{referred}"),
-                                   ondelete="CASCADE")
+    return sa.ForeignKeyConstraint(
+        [column], [f"{referred}.id"], name=op.f(f"fk_{table}_{column}_{referred}"), ondelete="CASCADE"
+    )
 
 
 def upgrade() -> None:
