@@ -444,4 +444,4 @@ class AuditEntry(Base):
 
 from safewindow.store import account_models as account_models  # noqa: E402
 from safewindow.store import outbox_models as outbox_models  # noqa: E402
-from safewindow.store import plan_models as plan_models  # noqa: E402,F401
+from safewindow.store import plan_models as plan_models  # noqa: E402
