@@ -30,7 +30,9 @@ class KnowledgeError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-def _read(path: Path, model: type[Model], list_key: str | None) -> Model:
+def read_file(path: Path, model: type[Model], lists: tuple[str, ...] = ()) -> Model:
+    """A YAML file validated as `model`. An error in an entry of one of the `lists` names that entry by its
+    id (or slug) and the field within it."""
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -43,10 +45,10 @@ def _read(path: Path, model: type[Model], list_key: str | None) -> Model:
         first = error.errors()[0]
         location = list(first["loc"])
         item = None
-        if list_key and len(location) >= 2 and location[0] == list_key and isinstance(location[1], int):
-            entries = raw.get(list_key) or []
+        if len(location) >= 2 and location[0] in lists and isinstance(location[1], int):
+            entries = (raw or {}).get(location[0]) or []
             entry = entries[location[1]] if location[1] < len(entries) else {}
-            item = str(entry.get("id") or entry.get("slug") or f"item {location[1] + 1}")
+            item = str(entry.get("id") or entry.get("slug") or f"{location[0]} item {location[1] + 1}")
             location = location[2:]
         field = ".".join(str(part) for part in location) or None
         raise KnowledgeError(path, item, field, first["msg"]) from None
@@ -167,9 +169,9 @@ def _unique(ids: Iterable[str], file: Path) -> None:
 
 
 def load_knowledge_base(directory: Path = DATA_DIR) -> KnowledgeBase:
-    manifest = _read(directory / "manifest.yaml", schema.ManifestFile, None)
+    manifest = read_file(directory / "manifest.yaml", schema.ManifestFile)
     treatments_file = directory / "treatments.yaml"
-    treatment_entries = _read(treatments_file, schema.TreatmentsFile, "treatments").treatments
+    treatment_entries = read_file(treatments_file, schema.TreatmentsFile, ("treatments",)).treatments
     _unique((t.slug for t in treatment_entries), treatments_file)
     treatments = {entry.slug: _treatment(entry) for entry in treatment_entries}
     names = _Names(treatments.values())
@@ -178,13 +180,13 @@ def load_knowledge_base(directory: Path = DATA_DIR) -> KnowledgeBase:
             raise KnowledgeError(treatments_file, category, "category", "a category may not share a slug's name")
 
     rules_file = directory / "rules.yaml"
-    rules_data = _read(rules_file, schema.RulesFile, "rules")
+    rules_data = read_file(rules_file, schema.RulesFile, ("rules", "limits"))
     _unique([*(r.id for r in rules_data.rules), *(limit.id for limit in rules_data.limits)], rules_file)
     rules = tuple(_rule(entry, names, rules_file) for entry in rules_data.rules)
     limits = tuple(_limit(entry, names, rules_file) for entry in rules_data.limits)
 
     factors_file = directory / "factors.yaml"
-    factor_entries = _read(factors_file, schema.FactorsFile, "factors").factors
+    factor_entries = read_file(factors_file, schema.FactorsFile, ("factors",)).factors
     _unique((f.id for f in factor_entries), factors_file)
     factors = {entry.id: _factor(entry, names, factors_file) for entry in factor_entries}
 

@@ -10,16 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import yaml
-from pydantic import ValidationError
 
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.planning import EventRule, PlanStep, PlanTemplate, Recall, Spacing
 from safewindow.domain.rules import Evidence, IntervalRule
 from safewindow.knowledge import plan_schema as schema
-from safewindow.knowledge.loader import DATA_DIR, KnowledgeError, default_knowledge_base
+from safewindow.knowledge.loader import DATA_DIR, KnowledgeError, default_knowledge_base, read_file
 
 PLANS_FILE = DATA_DIR / "plans.yaml"
 LISTS = ("plans", "event_rules", "recalls")
@@ -32,28 +28,6 @@ class PlanCatalogue:
 
     def template(self, slug: str) -> PlanTemplate:
         return self.templates[slug]
-
-
-def _read(path: Path) -> schema.PlansFile:
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise KnowledgeError(path, None, None, "file is missing") from None
-    except yaml.YAMLError as error:
-        raise KnowledgeError(path, None, None, f"not valid YAML: {error}") from None
-    try:
-        return schema.PlansFile.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = list(first["loc"])
-        item = None
-        if len(location) >= 2 and location[0] in LISTS and isinstance(location[1], int):
-            entries = (raw or {}).get(location[0]) or []
-            entry = entries[location[1]] if location[1] < len(entries) else {}
-            item = str(entry.get("slug") or entry.get("id") or f"{location[0]} item {location[1] + 1}")
-            location = location[2:]
-        field = ".".join(str(part) for part in location) or None
-        raise KnowledgeError(path, item, field, first["msg"]) from None
 
 
 def _unique(ids: Iterable[str], file: Path, what: str) -> None:
@@ -125,7 +99,7 @@ def _template(
 
 
 def load_plans(kb: KnowledgeBase, file: Path = PLANS_FILE) -> PlanCatalogue:
-    data = _read(file)
+    data = read_file(file, schema.PlansFile, LISTS)
     _unique((rule.id for rule in data.event_rules), file, "id")
     _unique((recall.id for recall in data.recalls), file, "id")
     _unique((plan.slug for plan in data.plans), file, "slug")

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,11 +23,18 @@ from safewindow.domain.advice import Reason, Severity, advise
 from safewindow.domain.availability import Equipment, OfferedTreatment, Practitioner, free_equipment
 from safewindow.domain.booking_check import Refusal, check_booking
 from safewindow.domain.booking_check import Refused as Code
-from safewindow.domain.history import PastVisit, clinic_day
+from safewindow.domain.history import clinic_day
 from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import Kind
-from safewindow.services.clinic_view import ClinicView, load_clinic, load_patient, lock_clinic, permissions_of
+from safewindow.services.clinic_view import (
+    ClinicView,
+    diary_of,
+    load_clinic,
+    load_patient,
+    lock_clinic,
+    permissions_of,
+)
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.notifications import enqueue_for_visit
 from safewindow.store import models
@@ -184,6 +190,16 @@ def _write(session: Session, write: Callable[[], T]) -> T:
     return result
 
 
+def _record_overrides(session: Session, visit: models.Visit, rules: tuple[str, ...], override: Override | None) -> None:
+    for rule in rules:
+        assert override is not None  # blocks stand refused unless an override was given
+        session.add(
+            models.Override(
+                visit_id=visit.id, rule_id=rule, reason=override.reason.strip(), practitioner_id=override.by
+            )
+        )
+
+
 def _audit(session: Session, actor: str, action: str, visit: models.Visit, **detail: Any) -> None:
     # Ids and times only: the audit log is read by staff tools, and health data stays in the chart.
     session.add(
@@ -252,13 +268,7 @@ def book(
         )
         _write(session, lambda: session.add(visit))
         overridden = tuple(r.rule for r in blocks)
-        for rule in overridden:
-            assert override is not None
-            session.add(
-                models.Override(
-                    visit_id=visit.id, rule_id=rule, reason=override.reason.strip(), practitioner_id=override.by
-                )
-            )
+        _record_overrides(session, visit, overridden, override)
         _audit(session, actor, "visit.booked", visit, overrides=list(overridden))
         enqueue_for_visit(session, visit, "booked", now=now, kb=kb)  # in this transaction: sent if and only if booked
         uow.commit()
@@ -272,53 +282,36 @@ def _dependents(
     moved: models.Visit,
     moved_day: date | None,
     today: date,
-    factors: tuple[str, ...],
 ) -> list[Problem]:
     """Every other visit of the patient still to come, checked against the history as it would be after the
-    change. Only what the change breaks counts: a block the visit already had (a practitioner overrode it)
-    is not the change's doing."""
-    rows = list(
-        session.execute(
-            select(models.Visit, models.Clinic.time_zone)
-            .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
-            .where(models.Visit.patient_id == moved.patient_id, models.Visit.status.in_(models.ACTIVE_STATUSES))
-            .order_by(models.Visit.start_at)
-        )
-    )
-    now_days = {v.id: clinic_day(v.start_at, clinic_zone(zone)) for v, zone in rows}
-    then_days = dict(now_days)
+    change (`moved` on `moved_day`, or gone when None). Only what the change breaks counts: a block the visit
+    already had (a practitioner overrode it) is not the change's doing."""
+    diary = diary_of(session, moved.patient)
+    then_days = dict(diary.days)
     if moved_day is not None:
         then_days[moved.id] = moved_day
     else:
         then_days.pop(moved.id, None)
-    prior = tuple(
-        PastVisit(p.treatment_slug, p.day, p.area)
-        for p in session.scalars(
-            select(models.PriorTreatment).where(models.PriorTreatment.patient_id == moved.patient_id)
-        )
-    )
 
     def blocks(visit: models.Visit, days: dict[int, date]) -> dict[str, Reason]:
-        others = prior + tuple(
-            PastVisit(other.treatment_slug, days[other.id], other.area)
-            for other, _ in rows
-            if other.id != visit.id and other.id in days
+        others = diary.history(days, {visit.id})
+        advice = advise(
+            kb, visit.treatment_slug, others, diary.factors, today=today, on=days[visit.id], area=visit.area
         )
-        advice = advise(kb, visit.treatment_slug, others, factors, today=today, on=days[visit.id], area=visit.area)
         return {r.rule: r for r in advice.reasons if r.severity is Severity.BLOCK}
 
     problems = []
-    for visit, _ in rows:
-        if visit.id == moved.id or visit.status is not models.VisitStatus.BOOKED or now_days[visit.id] < today:
+    for visit in diary.visits:
+        day = diary.days[visit.id]
+        if visit.id == moved.id or visit.status is not models.VisitStatus.BOOKED or day < today:
             continue
-        already = blocks(visit, now_days)
+        already = blocks(visit, diary.days)
         for rule, reason in blocks(visit, then_days).items():
             if rule not in already:
                 problems.append(
                     Problem(
                         "dependent-visit",
-                        f"Visit {visit.id} ({visit.treatment_slug} on {now_days[visit.id]}) would break "
-                        f"{rule}: {reason.message}",
+                        f"Visit {visit.id} ({visit.treatment_slug} on {day}) would break {rule}: {reason.message}",
                         str(reason.kind),
                         reason.evidence,
                         reason.source,
@@ -351,7 +344,7 @@ def reschedule(
         advice = advise(kb, visit.treatment_slug, person.history, person.factors, today=today, on=day, area=visit.area)
         blocks = [r for r in advice.reasons if r.severity is Severity.BLOCK]
         problems += _override_problems(session, view, offered, blocks, override if not problems else None)
-        problems += _dependents(kb, session, visit, day, today, person.factors)
+        problems += _dependents(kb, session, visit, day, today)
         _refuse_unless_empty(problems)
 
         was = visit.start_at
@@ -363,13 +356,7 @@ def reschedule(
 
         _write(session, move)
         overridden = tuple(r.rule for r in blocks)
-        for rule in overridden:
-            assert override is not None
-            session.add(
-                models.Override(
-                    visit_id=visit.id, rule_id=rule, reason=override.reason.strip(), practitioner_id=override.by
-                )
-            )
+        _record_overrides(session, visit, overridden, override)
         _audit(session, actor, "visit.rescheduled", visit, was=was.isoformat(), overrides=list(overridden))
         enqueue_for_visit(session, visit, "rescheduled", now=now, kb=kb, was=was)
         uow.commit()
@@ -414,9 +401,8 @@ def cancel(
                     )
                 ]
             )
-        _, person = load_patient(session, visit.patient_id)
         today = clinic_day(now, clinic_zone(visit.clinic.time_zone))
-        _refuse_unless_empty(_dependents(kb, session, visit, None, today, person.factors))
+        _refuse_unless_empty(_dependents(kb, session, visit, None, today))
         visit.status = models.VisitStatus.CANCELLED
         _audit(session, actor, "visit.cancelled", visit)
         enqueue_for_visit(session, visit, "cancelled", now=now)

@@ -6,7 +6,7 @@ Busy times are read for a stretch of time only, so what a use case loads follows
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -258,3 +258,42 @@ def load_patient(
         history.append(PastVisit(prior.treatment_slug, prior.day, prior.area))
     factors = tuple(f.factor_id for f in patient.factors if f.active)
     return patient, PatientView(history=tuple(history), factors=factors, busy=_busy(busy))
+
+
+@dataclass(frozen=True)
+class Diary:
+    """A patient's visits as they stand (active ones, each with its clinic-zone day), the treatments they had
+    elsewhere and their factors: what a change is checked against, with some visits moved or left out."""
+
+    visits: tuple[models.Visit, ...]
+    days: dict[int, date]  # visit id -> the calendar day in its clinic's zone
+    prior: tuple[PastVisit, ...]
+    factors: tuple[str, ...]
+
+    def history(self, days: Mapping[int, date], leave_out: set[int]) -> tuple[PastVisit, ...]:
+        """The history with each visit on `days[visit]` (a move) and without `leave_out` (the one asked about,
+        a cancelled one)."""
+        kept = tuple(
+            PastVisit(v.treatment_slug, days[v.id], v.area)
+            for v in self.visits
+            if v.id not in leave_out and v.id in days
+        )
+        return kept + self.prior
+
+
+def diary_of(session: Session, patient: models.Patient) -> Diary:
+    rows = list(
+        session.execute(
+            select(models.Visit, models.Clinic.time_zone)
+            .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
+            .where(models.Visit.patient_id == patient.id, models.Visit.status.in_(ACTIVE))
+            .order_by(models.Visit.start_at)
+        )
+    )
+    had_elsewhere = select(models.PriorTreatment).where(models.PriorTreatment.patient_id == patient.id)
+    return Diary(
+        visits=tuple(v for v, _ in rows),
+        days={v.id: clinic_day(v.start_at, clinic_zone(zone)) for v, zone in rows},
+        prior=tuple(PastVisit(p.treatment_slug, p.day, p.area) for p in session.scalars(had_elsewhere)),
+        factors=tuple(f.factor_id for f in patient.factors if f.active),
+    )

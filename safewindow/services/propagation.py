@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.advice import Reason, Severity, advise
 from safewindow.domain.availability import OfferedTreatment
-from safewindow.domain.history import PastVisit, clinic_day
+from safewindow.domain.history import clinic_day
 from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.planning import (
@@ -36,7 +36,7 @@ from safewindow.domain.planning import (
 from safewindow.domain.slots import Patient, Slot, SlotRequest, find_slots
 from safewindow.domain.weekly_hours import ClinicDay
 from safewindow.services.booking import Booked, Problem, Refused, reschedule
-from safewindow.services.clinic_view import get_clinic, load_clinic
+from safewindow.services.clinic_view import Diary, diary_of, get_clinic, load_clinic
 from safewindow.services.errors import NotFound
 from safewindow.services.plans import ALL_SLOTS, one_transaction
 from safewindow.store import models
@@ -113,19 +113,11 @@ class MoveProposal:
 
 
 @dataclass(frozen=True)
-class _Diary:
-    """The patient's visits as they stand, and the helpers to see them with some moved."""
+class _Diary(Diary):
+    """The patient's diary, with the visit being moved and its clinic's zone."""
 
     moved: models.Visit
-    visits: tuple[models.Visit, ...]  # active (booked and completed), the moved one included
-    days: dict[int, date]  # visit id -> clinic day
-    prior: tuple[PastVisit, ...]
-    factors: tuple[str, ...]
     zone: ZoneInfo
-
-    def history(self, days: Mapping[int, date], leave_out: set[int]) -> tuple[PastVisit, ...]:
-        kept = tuple(PastVisit(v.treatment_slug, days[v.id], v.area) for v in self.visits if v.id not in leave_out)
-        return kept + self.prior
 
 
 def _blocks(
@@ -146,26 +138,11 @@ def _read(session: Session, visit_id: int) -> _Diary:
         raise NotFound("visit", f"no visit {visit_id}")
     if moved.status is not models.VisitStatus.BOOKED:
         raise Refused([Problem("visit-not-booked", f"Visit {visit_id} is {moved.status}, not booked.")])
-    rows = list(
-        session.execute(
-            select(models.Visit, models.Clinic.time_zone)
-            .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
-            .where(models.Visit.patient_id == moved.patient_id, models.Visit.status.in_(models.ACTIVE_STATUSES))
-            .order_by(models.Visit.start_at)
-        )
-    )
-    days = {v.id: clinic_day(v.start_at, clinic_zone(zone)) for v, zone in rows}
-    prior = tuple(
-        PastVisit(p.treatment_slug, p.day, p.area)
-        for p in session.scalars(
-            select(models.PriorTreatment).where(models.PriorTreatment.patient_id == moved.patient_id)
-        )
-    )
     patient = session.get(models.Patient, moved.patient_id)
     assert patient is not None
-    factors = tuple(f.factor_id for f in patient.factors if f.active)
+    diary = diary_of(session, patient)
     zone = clinic_zone(moved.clinic.time_zone)
-    return _Diary(moved, tuple(v for v, _ in rows), days, prior, factors, zone)
+    return _Diary(diary.visits, diary.days, diary.prior, diary.factors, moved, zone)
 
 
 def plan_move(

@@ -6,50 +6,19 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 import safewindow  # noqa: F401  (pins zoneinfo to the tzdata package)
-
-TODAY = datetime.now(ZoneInfo("America/Vancouver")).date()
+from tests.cli.clinic_cli import TODAY, ok, run
 
 
 def weekday_after(days: int, weekday: int = 2) -> date:
     """The first given weekday (Wednesday by default: the demo studio is open) at least `days` from today."""
     day = TODAY + timedelta(days=days)
     return day + timedelta(days=(weekday - day.weekday()) % 7)
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    path = tmp_path_factory.mktemp("cli") / "clinic.sqlite3"
-    environment = {**os.environ, "SAFEWINDOW_DATABASE_URL": f"sqlite:///{path}", "COLUMNS": "200"}
-    for command in (["db", "upgrade"], ["demo", "load"]):
-        assert run(environment, *command).returncode == 0
-    return environment
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "safewindow.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
-def ok(env: dict[str, str], *args: str) -> Any:
-    result = run(env, *args, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_an_unmigrated_database_says_what_to_run(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import NoReturn
 from uuid import uuid4
 
@@ -25,8 +26,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.services.patients import add_patient
 from safewindow.store import migrate
 from safewindow.store.database import make_engine, make_session_factory
+from safewindow.store.demo import load_demo
 from safewindow.store.unit_of_work import UnitOfWork
 
 POSTGRES_ENV = "SAFEWINDOW_TEST_POSTGRES_URL"
@@ -108,5 +112,39 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def uow(session_factory: sessionmaker[Session]) -> Callable[..., UnitOfWork]:
     def make(*, write: bool = False) -> UnitOfWork:
         return UnitOfWork(session_factory, write=write)
+
+    return make
+
+
+# The clinic's clock in these tests: Wednesday 25 Nov 2026, 09:00 in Abbotsford.
+NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sessions(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """A store with the demo Abbotsford clinics, staff and patients."""
+    with UnitOfWork(session_factory, write=True) as uow:
+        load_demo(uow.session)
+        uow.commit()
+    return session_factory
+
+
+@pytest.fixture
+def new_patient(sessions: sessionmaker[Session]) -> Callable[..., int]:
+    """Adds a patient with treatments had elsewhere (`SLUG@YYYY-MM-DD`) and factors; returns their id."""
+
+    def make(*history: str, factors: tuple[str, ...] = (), name: str = "Test Patient", email: str | None = None) -> int:
+        patient = add_patient(
+            sessions,
+            default_knowledge_base(),
+            name=name,
+            birth_date="1990-01-01",
+            actor="test",
+            today=NOW.date(),
+            history=history,
+            factors=factors,
+            email=email,
+        )
+        return patient.id
 
     return make

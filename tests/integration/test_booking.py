@@ -15,9 +15,7 @@ from safewindow.clock import clinic_zone
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.booking import Override, Refused, book, cancel, reschedule
 from safewindow.services.errors import InputError, NotFound
-from safewindow.services.patients import add_patient
 from safewindow.store import models
-from safewindow.store.demo import load_demo
 from safewindow.store.unit_of_work import UnitOfWork
 
 KB = default_knowledge_base()
@@ -28,32 +26,6 @@ CLINIC = 1
 
 def local(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=ZONE).astimezone(UTC)
-
-
-@pytest.fixture
-def sessions(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    with UnitOfWork(session_factory, write=True) as uow:
-        load_demo(uow.session)
-        uow.commit()
-    return session_factory
-
-
-@pytest.fixture
-def new_patient(sessions: sessionmaker[Session]) -> Callable[..., int]:
-    def make(*history: str, factors: tuple[str, ...] = ()) -> int:
-        patient = add_patient(
-            sessions,
-            KB,
-            name="Test Patient",
-            birth_date="1990-01-01",
-            actor="test",
-            today=NOW.date(),
-            history=history,
-            factors=factors,
-        )
-        return patient.id
-
-    return make
 
 
 def count(sessions: sessionmaker[Session], model: type[models.Base]) -> int:

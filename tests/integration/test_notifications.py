@@ -30,9 +30,7 @@ from safewindow.services.notifications import (
     recall_due,
     set_opt_out,
 )
-from safewindow.services.patients import add_patient
 from safewindow.store import models
-from safewindow.store.demo import load_demo
 from safewindow.store.outbox_models import CalendarFeed, OutboxMessage, OwnerKind
 from safewindow.store.unit_of_work import UnitOfWork
 
@@ -52,20 +50,11 @@ def utc(*parts: int) -> datetime:
 
 
 @pytest.fixture
-def sessions(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    with UnitOfWork(session_factory, write=True) as uow:
-        load_demo(uow.session)
-        uow.commit()
-    return session_factory
+def asha(new_patient: Callable[..., int]) -> Callable[..., int]:
+    """A patient with an e-mail address (or none), as the notifications need."""
 
-
-@pytest.fixture
-def new_patient(sessions: sessionmaker[Session]) -> Callable[..., int]:
     def make(email: str | None = EMAIL) -> int:
-        patient = add_patient(
-            sessions, KB, name="Asha Grewal", birth_date="1990-05-05", actor="test", today=NOW.date(), email=email
-        )
-        return patient.id
+        return new_patient(name="Asha Grewal", email=email)
 
     return make
 
@@ -99,9 +88,9 @@ def kinds_and_times(rows: list[OutboxMessage]) -> list[tuple[str, datetime]]:
 
 
 def test_a_booking_writes_the_confirmation_reminders_and_aftercare(
-    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+    sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
-    patient = new_patient()
+    patient = asha()
     visit = booked(sessions, patient, "botox", "2026-12-01T10:00")
     rows = pending(sessions, visit_id=visit)
     assert kinds_and_times(rows) == [
@@ -133,9 +122,9 @@ def test_a_booking_writes_the_confirmation_reminders_and_aftercare(
 
 
 def test_filler_aftercare_says_to_call_the_clinic_or_emergency_services(
-    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+    sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
-    visit = booked(sessions, new_patient(), "dermal-filler", "2026-12-01T10:00")
+    visit = booked(sessions, asha(), "dermal-filler", "2026-12-01T10:00")
     aftercare = [m for m in pending(sessions, visit_id=visit) if m.kind == "aftercare"]
     assert aftercare
     for message in aftercare:
@@ -143,18 +132,18 @@ def test_filler_aftercare_says_to_call_the_clinic_or_emergency_services(
 
 
 def test_enqueueing_the_same_event_twice_writes_it_once(
-    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+    sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
-    visit = booked(sessions, new_patient(), "botox", "2026-12-01T10:00")
+    visit = booked(sessions, asha(), "botox", "2026-12-01T10:00")
     before = len(pending(sessions, visit_id=visit))
     assert enqueue(sessions, visit, "booked") == []
     assert len(pending(sessions, visit_id=visit)) == before
 
 
 def test_messages_live_and_die_with_the_callers_transaction(
-    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+    sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
-    patient = new_patient()
+    patient = asha()
     with UnitOfWork(sessions, write=True) as uow:
         visit = models.Visit(
             patient_id=patient,
@@ -186,9 +175,9 @@ def _mark_sent(sessions: sessionmaker[Session], message_id: int) -> None:
 
 
 def test_a_move_drops_the_visits_pending_mail_and_sends_the_new_time(
-    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+    sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
-    visit = booked(sessions, new_patient(), "botox", "2026-12-01T10:00")
+    visit = booked(sessions, asha(), "botox", "2026-12-01T10:00")
     confirmation = pending(sessions, visit_id=visit)[0]
     _mark_sent(sessions, confirmation.id)
     was = local("2026-12-01T10:00")
@@ -214,9 +203,9 @@ def test_a_move_drops_the_visits_pending_mail_and_sends_the_new_time(
 
 
 def test_a_cancellation_drops_pending_mail_and_sends_a_cancel(
-    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+    sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
-    visit = booked(sessions, new_patient(), "microneedling", "2026-12-02T10:00")
+    visit = booked(sessions, asha(), "microneedling", "2026-12-02T10:00")
     cancel(sessions, KB, visit_id=visit, actor="t", now=NOW)
     enqueue(sessions, visit, "cancelled")
     [only] = pending(sessions, visit_id=visit)
@@ -228,9 +217,9 @@ def test_a_cancellation_drops_pending_mail_and_sends_a_cancel(
 
 
 def test_the_opt_out_holds_back_reminders_and_recalls_not_care(
-    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+    sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
-    patient = new_patient()
+    patient = asha()
     visit = booked(sessions, patient, "botox", "2026-12-01T10:00")
     with UnitOfWork(sessions, write=True) as uow:
         recall = recall_due(
@@ -260,17 +249,17 @@ def test_the_opt_out_holds_back_reminders_and_recalls_not_care(
 
 
 def test_a_patient_without_an_email_address_gets_nothing(
-    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+    sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
-    patient = new_patient(email=None)
+    patient = asha(email=None)
     booked(sessions, patient, "botox", "2026-12-01T10:00")
     assert pending(sessions, patient_id=patient) == []
 
 
 def test_a_calendar_feed_token_is_stored_hashed_resolved_and_revoked(
-    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+    sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
-    patient = new_patient()
+    patient = asha()
     visit = booked(sessions, patient, "botox", "2026-12-01T10:00")
     with UnitOfWork(sessions, write=True) as uow:
         token = issue_feed_token(uow.session, FeedOwner(OwnerKind.PATIENT, patient))

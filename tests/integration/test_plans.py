@@ -17,12 +17,10 @@ from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.knowledge.plan_loader import default_plans
 from safewindow.services.booking import Refused, book, reschedule
 from safewindow.services.errors import InputError
-from safewindow.services.patients import add_patient
 from safewindow.services.plans import book_plan, propose_plan
 from safewindow.services.propagation import apply_move, plan_move
 from safewindow.services.recalls import RecallStatus, recalls_for
 from safewindow.store import models
-from safewindow.store.demo import load_demo
 from safewindow.store.plan_models import Plan, PlanVisit
 from safewindow.store.unit_of_work import UnitOfWork
 from tests.integration.invariants import assert_invariants
@@ -41,32 +39,6 @@ def local(text: str) -> datetime:
 
 def shown(instant: datetime) -> str:
     return instant.astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
-
-
-@pytest.fixture
-def sessions(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    with UnitOfWork(session_factory, write=True) as uow:
-        load_demo(uow.session)
-        uow.commit()
-    return session_factory
-
-
-@pytest.fixture
-def new_patient(sessions: sessionmaker[Session]) -> Callable[..., int]:
-    def make(*history: str, factors: tuple[str, ...] = ()) -> int:
-        patient = add_patient(
-            sessions,
-            KB,
-            name="Plan Patient",
-            birth_date="1990-01-01",
-            actor="test",
-            today=TODAY,
-            history=history,
-            factors=factors,
-        )
-        return patient.id
-
-    return make
 
 
 def count(sessions: sessionmaker[Session], model: type[models.Base]) -> int:
