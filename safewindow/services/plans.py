@@ -144,6 +144,8 @@ def propose_plan(
         today = clinic_day(now, zone)
         first = max(start or today, today)
         last = today + timedelta(days=row.policy.horizon_days if row.policy else 90)
+        if first > last:
+            raise InputError("start", f"{first} is past the clinic's booking horizon ({last})")
         if event is not None:
             if event <= first:
                 raise InputError("event", f"{event} is not after the first day planned ({first})")
