@@ -36,12 +36,14 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
+import httpx  # webhooks
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.clock import now_utc
 from safewindow.services.notifications import SenderSettings, discard_reason
+from safewindow.services.webhooks import deliver_due  # webhooks
 from safewindow.store.database import StoreSettings
 from safewindow.store.outbox_models import OutboxMessage
 from safewindow.store.unit_of_work import UnitOfWork
@@ -165,6 +167,10 @@ class RunReport:
     gave_up: int = 0
     discarded: int = 0
     in_doubt: int = 0  # resent after an attempt with no recorded outcome
+    # --- webhooks (services/webhooks.py): delivered by the same run, after the e-mail ---
+    webhooks_delivered: int = 0
+    webhooks_failed: int = 0  # will be retried
+    webhooks_gave_up: int = 0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -277,6 +283,7 @@ def run_once(
             )
         outcome = _record(session_factory, claimed, now, error)
         setattr(report, outcome, getattr(report, outcome) + 1)
+    deliver_webhooks(session_factory, now, report)  # webhooks
     return report
 
 
@@ -293,3 +300,20 @@ def run_forever(
         if on_report is not None:
             on_report(report)
         stop.wait(interval)
+
+
+# --- Webhooks -------------------------------------------------------------------------------------------------
+# The clinic's systems hear of events through the same outbox discipline as e-mail: a delivery row written with
+# the change, claimed, sent and recorded here, with the same backoff and attempt limit (services/webhooks.py).
+
+
+def deliver_webhooks(
+    session_factory: sessionmaker[Session], now: datetime, report: RunReport, client: httpx.Client | None = None
+) -> None:
+    done = deliver_due(session_factory, now, backoff=backoff, max_attempts=MAX_ATTEMPTS, client=client)
+    report.webhooks_delivered += done.delivered
+    report.webhooks_failed += done.failed
+    report.webhooks_gave_up += done.gave_up + done.discarded
+
+
+# --- end of webhooks ------------------------------------------------------------------------------------------

@@ -14,14 +14,15 @@ from rich.table import Table
 from safewindow.cli.advice_commands import JsonFlag
 from safewindow.cli.output import REFUSED, bad_input_exits, console, print_json
 from safewindow.cli.store_access import sessions
-from safewindow.cli.store_commands import actor, visit_row
+from safewindow.cli.store_commands import actor
 from safewindow.clock import clinic_zone
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.advice import parse_day
-from safewindow.services.booking import Booked, Override, Refused, book, cancel, reschedule
+from safewindow.services.booking import Override, Refused, book, cancel, reschedule
 from safewindow.services.clinic_view import get_clinic
 from safewindow.services.errors import InputError
 from safewindow.services.local_time import parse_local_time
+from safewindow.services.records import booked_row, cancelled_row
 from safewindow.services.slots import find_slots_for
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -45,13 +46,6 @@ def refusals_exit(as_json: bool) -> Iterator[None]:
 def _zone_of(clinic_id: int) -> str:
     with UnitOfWork(sessions()) as uow:
         return get_clinic(uow.session, clinic_id).time_zone
-
-
-def _booked(result: Booked) -> dict[str, Any]:
-    row = visit_row(result.visit, result.zone.key)
-    row["warnings"] = [w.as_dict() for w in result.warnings]
-    row["overrides"] = list(result.overridden)
-    return row
 
 
 def _say(row: dict[str, Any], verb: str) -> None:
@@ -142,7 +136,7 @@ def book_command(
             actor=actor(),
             override=_override(override_reason, by),
         )
-    row = _booked(result)
+    row = booked_row(result)
     print_json(row) if as_json else _say(row, "booked")
 
 
@@ -167,7 +161,7 @@ def reschedule_command(
             actor=actor(),
             override=_override(override_reason, by),
         )
-    row = _booked(result)
+    row = booked_row(result)
     print_json(row) if as_json else _say(row, "moved")
 
 
@@ -179,7 +173,7 @@ def cancel_command(
     with bad_input_exits(), refusals_exit(as_json):
         cancelled = cancel(sessions(), default_knowledge_base(), visit_id=visit, actor=actor())
     if as_json:
-        print_json({"id": cancelled.id, "status": str(cancelled.status)})
+        print_json(cancelled_row(cancelled))
     else:
         console.print(f"cancelled visit {cancelled.id}")
 

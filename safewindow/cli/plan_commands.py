@@ -18,24 +18,15 @@ from safewindow.cli.store_commands import actor
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.knowledge.plan_loader import default_plans
 from safewindow.services.advice import parse_day
+from safewindow.services.plan_records import template_rows
 from safewindow.services.plans import book_plan, find_template, propose_plan
 from safewindow.services.recalls import recalls_for
 
 
 def plans_command(as_json: JsonFlag = False) -> None:
     """The plan templates: a patient's journey as steps, each placed by the planner."""
-    rows = [
-        {
-            "slug": t.slug,
-            "name": t.name,
-            "goal": t.goal,
-            "needs_event": t.needs_event,
-            "steps": [{"treatment": s.treatment, "count": s.count, "optional": s.optional} for s in t.steps],
-        }
-        for t in default_plans().templates.values()
-    ]
     if as_json:
-        print_json(rows)
+        print_json(template_rows(default_plans()))
         return
     table = Table("slug", "name", "steps", "event")
     for template in default_plans().templates.values():

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import getpass
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from safewindow.cli.advice_commands import JsonFlag
 from safewindow.cli.output import bad_input_exits, console, print_json
 from safewindow.cli.store_access import engine, sessions
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.knowledge.loader import default_knowledge_base
-from safewindow.services.clinic_view import permissions_of
 from safewindow.services.demo_accounts import DEMO_PASSWORD, ensure_demo_accounts
-from safewindow.services.errors import NotFound
 from safewindow.services.patients import add_patient, list_patients
-from safewindow.store import models
+from safewindow.services.records import clinic_rows, patient_row, practitioner_rows, visit_rows
 from safewindow.store.database import database_url
 from safewindow.store.demo import load_demo
 from safewindow.store.migrate import current_revision, downgrade, upgrade
@@ -59,21 +55,10 @@ def demo_load() -> None:
     console.print(f"demo sign-ins (password {DEMO_PASSWORD!r}): " + ", ".join(f"{e} ({r})" for e, r in logins))
 
 
-def clinic_row(clinic: models.Clinic) -> dict[str, Any]:
-    return {
-        "id": clinic.id,
-        "slug": clinic.slug,
-        "name": clinic.name,
-        "address": clinic.address,
-        "time_zone": clinic.time_zone,
-        "open_on_holidays": clinic.open_on_holidays,
-    }
-
-
 def clinics(as_json: JsonFlag = False) -> None:
     """The clinics."""
     with UnitOfWork(sessions()) as uow:
-        rows = [clinic_row(c) for c in uow.session.scalars(select(models.Clinic).order_by(models.Clinic.id))]
+        rows = clinic_rows(uow.session)
     if as_json:
         print_json(rows)
         return
@@ -89,25 +74,7 @@ def practitioners(
 ) -> None:
     """The practitioners who work at a clinic, with their qualifications and what those allow."""
     with bad_input_exits(), UnitOfWork(sessions()) as uow:
-        if uow.session.get(models.Clinic, clinic) is None:
-            raise NotFound("clinic", f"no clinic {clinic}")
-        query = (
-            select(models.Practitioner)
-            .join(models.PractitionerHours)
-            .where(models.PractitionerHours.clinic_id == clinic)
-            .options(selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants))
-            .distinct()
-            .order_by(models.Practitioner.id)
-        )
-        rows: list[dict[str, Any]] = [
-            {
-                "id": p.id,
-                "name": p.name,
-                "qualifications": sorted(q.id for q in p.qualifications),
-                "permissions": sorted(permissions_of(p)),
-            }
-            for p in uow.session.scalars(query)
-        ]
+        rows = practitioner_rows(uow.session, clinic)
     if as_json:
         print_json(rows)
         return
@@ -115,15 +82,6 @@ def practitioners(
     for row in rows:
         table.add_row(str(row["id"]), row["name"], ", ".join(row["qualifications"]))
     console.print(table)
-
-
-def patient_row(patient: models.Patient) -> dict[str, Any]:
-    return {
-        "id": patient.id,
-        "name": patient.name,
-        "birth_date": patient.birth_date.isoformat(),
-        "email": patient.email or None,
-    }
 
 
 @patients_app.callback(invoke_without_command=True)
@@ -173,38 +131,13 @@ def patients_add(
         console.print(f"patient {row['id']} added: {row['name']}")
 
 
-def visit_row(visit: models.Visit, zone_name: str) -> dict[str, Any]:
-    zone = clinic_zone(zone_name)
-    return {
-        "id": visit.id,
-        "patient": visit.patient_id,
-        "treatment": visit.treatment_slug,
-        "clinic": visit.clinic_id,
-        "practitioner": visit.practitioner_id,
-        "room": visit.room_id,
-        "device": visit.device_id,
-        "start": visit.start_at.astimezone(zone).isoformat(),
-        "end": visit.end_at.astimezone(zone).isoformat(),
-        "area": visit.area,
-        "status": str(visit.status),
-    }
-
-
 def visits(
     patient: Annotated[int, typer.Option("--patient", help="Patient id.")],
     as_json: JsonFlag = False,
 ) -> None:
     """A patient's visits, done, booked and cancelled, in the clinic's local time."""
     with bad_input_exits(), UnitOfWork(sessions()) as uow:
-        if uow.session.get(models.Patient, patient) is None:
-            raise NotFound("patient", f"no patient {patient}")
-        found = uow.session.execute(
-            select(models.Visit, models.Clinic.time_zone)
-            .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
-            .where(models.Visit.patient_id == patient)
-            .order_by(models.Visit.start_at)
-        )
-        rows = [visit_row(v, zone) for v, zone in found]
+        rows = visit_rows(uow.session, patient)
     if as_json:
         print_json(rows)
         return

@@ -116,7 +116,8 @@ def sign_in(
                 "Too many attempts. Try again in a few minutes.", retry_after=int(FAILURE_WINDOW.total_seconds())
             )
         account = session.scalar(select(Account).where(Account.email == email, Account.active.is_(True)))
-        if account is None or not _password_matches(account, password):
+        matches = _password_matches(account, password)  # before the None check: equal timing either way
+        if account is None or not matches:
             session.add(SignInAttempt(email=email, at=now))
             uow.commit()
             raise SignInRefused("Wrong e-mail address or password.")
@@ -146,9 +147,14 @@ def sign_in(
         return token, _user(account, record)
 
 
-def _password_matches(account: Account, password: str) -> bool:
+# Checked against when the e-mail is unknown, so both failures take one argon2 verification: the answer's
+# timing does not tell which addresses have accounts.
+_NOBODY = HASHER.hash(secrets.token_urlsafe(16))
+
+
+def _password_matches(account: Account | None, password: str) -> bool:
     try:
-        return HASHER.verify(account.password_hash, password)
+        return HASHER.verify(account.password_hash if account else _NOBODY, password) and account is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -27,6 +27,7 @@ from safewindow.domain.history import clinic_day
 from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import Kind
+from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.clinic_view import (
     ClinicView,
     diary_of,
@@ -237,6 +238,7 @@ def book(
         session = uow.session
         patient, person = load_patient(session, patient_id, lock=True)
         lock_clinic(session, clinic_id)
+        kb = knowledge_for_clinic(session, clinic_id, kb)  # the clinic's own rule adjustments, on every channel
         view = load_clinic(session, clinic_id, Interval(start - AROUND, start + AROUND))
         offered = view.treatment(treatment, kb)
         practitioner, equipment, problems = _pick(view, offered, start, practitioner_id, person.busy, now)
@@ -337,6 +339,7 @@ def reschedule(
         visit = _booked_visit(session, visit_id)
         _, person = load_patient(session, visit.patient_id, ignore_visit=visit.id, lock=True)
         lock_clinic(session, visit.clinic_id)
+        kb = knowledge_for_clinic(session, visit.clinic_id, kb)
         view = load_clinic(session, visit.clinic_id, Interval(start - AROUND, start + AROUND), ignore_visit=visit.id)
         offered = view.treatment(visit.treatment_slug, kb)
         _, equipment, problems = _pick(view, offered, start, visit.practitioner_id, person.busy, now)

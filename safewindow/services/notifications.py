@@ -30,6 +30,7 @@ from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.aftercare import CALL_NOW, AftercareDay, AftercareTimeline, aftercare_timeline
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.services import webhooks
 from safewindow.services.calendar_files import Method, calendar_visit, invitation
 from safewindow.store import models
 from safewindow.store.outbox_models import NotificationPreference, OutboxMessage
@@ -241,6 +242,7 @@ def enqueue_for_visit(
     event = VisitEvent(event)
     now, kb, sender = now or now_utc(), kb or default_knowledge_base(), sender or SenderSettings()
     session.flush()  # the visit's version must be the one being committed: it names the messages
+    webhooks.enqueue_visit_event(session, visit, str(event), now=now, was=was)  # webhooks: the clinic's systems
     if event is not VisitEvent.BOOKED:
         session.execute(
             delete(OutboxMessage).where(OutboxMessage.visit_id == visit.id, OutboxMessage.sent_at.is_(None))
@@ -303,6 +305,11 @@ def recall_due(
     who opted out or has no e-mail. One per patient, treatment and day, however often it is asked for."""
     now, kb = now or now_utc(), kb or default_knowledge_base()
     patient, clinic = session.get(models.Patient, patient_id), session.get(models.Clinic, clinic_id)
+    # webhooks: the clinic's systems hear of the recall too, e-mail or not, unless the patient opted out.
+    if patient is not None and clinic is not None and not opted_out(session, patient_id):
+        webhooks.enqueue_recall_due(
+            session, patient_id=patient_id, clinic_id=clinic_id, treatment_slug=treatment_slug, due_on=due_on, now=now
+        )
     if patient is None or clinic is None or not patient.email.strip() or opted_out(session, patient_id):
         return None
     treatment = kb.treatments.get(treatment_slug)

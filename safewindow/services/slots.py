@@ -15,6 +15,7 @@ from safewindow.domain.intervals import Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.slots import Slot, SlotRequest, find_slots
 from safewindow.domain.weekly_hours import ClinicDay
+from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.clinic_view import get_clinic, load_clinic, load_patient
 from safewindow.services.errors import InputError
 from safewindow.store.unit_of_work import UnitOfWork
@@ -57,6 +58,7 @@ def find_slots_for(
     with UnitOfWork(session_factory) as uow:
         session = uow.session
         zone = clinic_zone(get_clinic(session, clinic_id).time_zone)
+        kb = knowledge_for_clinic(session, clinic_id, kb)
         first = max(first_day or clinic_day(now, zone), clinic_day(now, zone))
         last = first + timedelta(days=days - 1)
         # Busy times for the days looked at, a day either side for buffers.

@@ -445,3 +445,5 @@ class AuditEntry(Base):
 from safewindow.store import account_models as account_models  # noqa: E402
 from safewindow.store import outbox_models as outbox_models  # noqa: E402
 from safewindow.store import plan_models as plan_models  # noqa: E402
+from safewindow.store import settings_models as settings_models  # noqa: E402
+from safewindow.store import webhook_models as webhook_models  # noqa: E402

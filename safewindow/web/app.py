@@ -12,15 +12,50 @@ from sqlalchemy.orm import Session, sessionmaker
 import safewindow
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.store.database import database_url, make_engine, make_session_factory
-from safewindow.web import api_advice, errors, pages_public
+from safewindow.web import (
+    api_advice,
+    api_audit,
+    api_clinics,
+    api_patients,
+    api_plans,
+    api_sessions,
+    api_visits,
+    calendar_routes,
+    errors,
+    fhir,
+    pages_account,
+    pages_admin,
+    pages_aftercare,
+    pages_booking,
+    pages_patient,
+    pages_plans,
+    pages_public,
+    pages_staff,
+)
 from safewindow.web.dependencies import zone_named
 from safewindow.web.security import SecurityHeaders, docs_page
 from safewindow.web.settings import WebSettings
 from safewindow.web.templating import STATIC_DIR
 
 ROUTERS: tuple[APIRouter, ...] = (
+    api_plans.router,
+    pages_plans.router,
     api_advice.router,
+    api_sessions.router,
+    api_clinics.router,
+    api_patients.router,
+    api_visits.router,
+    api_audit.router,
     pages_public.router,
+    pages_account.router,
+    pages_booking.router,
+    pages_patient.router,
+    pages_staff.router,
+    pages_admin.router,
+    fhir.router,
+    calendar_routes.router,
+    calendar_routes.webhooks_router,
+    pages_aftercare.router,
 )
 
 DESCRIPTION = (

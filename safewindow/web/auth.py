@@ -29,7 +29,7 @@ def store(request: Request) -> sessionmaker[Session]:
     return sessions
 
 
-def _token(request: Request) -> tuple[str | None, bool]:
+def token_of(request: Request) -> tuple[str | None, bool]:
     """The session token, and whether it came from the cookie (and so needs CSRF protection)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -40,7 +40,7 @@ def _token(request: Request) -> tuple[str | None, bool]:
 async def optional_user(request: Request) -> User | None:
     """The signed-in user or None, resolved once per request."""
     if not hasattr(request.state, "user"):
-        token, _ = _token(request)
+        token, _ = token_of(request)
         user = None
         if token:
             with UnitOfWork(store(request)) as uow:
@@ -71,7 +71,7 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, User]]:
 
 async def check_csrf(request: Request, user: User, form_token: str | None = None) -> None:
     """For a change made with the session cookie: the session's CSRF token must come with it."""
-    _, from_cookie = _token(request)
+    _, from_cookie = token_of(request)
     if not from_cookie:
         return
     sent = form_token if form_token is not None else request.headers.get(CSRF_HEADER)

@@ -75,6 +75,12 @@ async def _validation_error(request: Request, error: Exception) -> Response:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
+    if isinstance(error.detail, list) and all(
+        isinstance(d, dict) and {"field", "problem"} <= set(d) for d in error.detail
+    ):
+        # Raised with our own shape (auth: "sign in first", "a front-desk may not do this"): said as it is.
+        problems = [(str(d["field"]), str(d["problem"])) for d in error.detail]
+        return _answer(request, error.status_code, problems, headers=error.headers)
     field = {404: "path", 405: "method"}.get(error.status_code, "request")
     problem = error.detail if isinstance(error.detail, str) else "the request was refused"
     return _answer(request, error.status_code, [(field, problem.lower())], headers=error.headers)

@@ -1,0 +1,335 @@
+"""The clinic administrator's pages: the audit log (overrides of timing rules with their written reasons, and
+every change), and the clinic's settings: opening hours, closures, and who works there (activate a
+practitioner at the clinic with their weekly hours, or deactivate them there).
+
+The settings go through services/admin.py, which audits each change and refuses one that would strand a
+booked visit, listing every such visit; the page shows that list and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from safewindow.clock import clinic_zone
+from safewindow.services import admin
+from safewindow.services.accounts import User
+from safewindow.services.advice import parse_day
+from safewindow.services.booking import Problem, Refused
+from safewindow.services.errors import InputError
+from safewindow.store import models
+from safewindow.store.account_models import Account
+from safewindow.store.unit_of_work import UnitOfWork
+from safewindow.web.auth import check_csrf, store
+from safewindow.web.dependencies import knowledge_base
+from safewindow.web.errors import NotFound
+from safewindow.web.pages_account import AdminUser, Fields, RecordId, optional_int, read_form, render, summary_of
+from safewindow.web.pages_staff import staff_clinics
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+SHIFTS_PER_DAY = 2  # opening hours may be a split day
+PAGE = 100
+SHOWN = {"changes": "Changes", "reads": "Chart views", "all": "Everything"}
+
+
+def _clinic(session: Session, user: User) -> models.Clinic:
+    """The administrator's own clinic (the first, for an administrator of every clinic)."""
+    allowed = staff_clinics(session, user)
+    if not allowed:
+        raise NotFound("clinic", "there is no clinic to administer")
+    return allowed[0]
+
+
+# --- The audit log ----------------------------------------------------------------------------------------------
+
+
+@router.get("/admin/audit")
+async def audit_log(request: Request, user: AdminUser, show: str = "changes", before: str = "") -> Response:
+    show = show if show in SHOWN else "changes"
+    before_id = optional_int(before, "before")
+    with UnitOfWork(store(request)) as uow:
+        clinic = _clinic(uow.session, user)
+        overrides = list(
+            uow.session.scalars(
+                select(models.Override)
+                .join(models.Visit, models.Visit.id == models.Override.visit_id)
+                .where(models.Visit.clinic_id == clinic.id)
+                .options(
+                    selectinload(models.Override.practitioner),
+                    selectinload(models.Override.visit).selectinload(models.Visit.patient),
+                )
+                .order_by(models.Override.at.desc(), models.Override.id.desc())
+                .limit(PAGE)
+            )
+        )
+        entries = list(uow.session.scalars(_entries(show, before_id)))
+        actors = _actor_names(uow.session, {e.actor for e in entries})
+    context = {
+        "page": "audit",
+        "clinic": clinic,
+        "zone": clinic_zone(clinic.time_zone),
+        "kb": knowledge_base(request),
+        "overrides": overrides,
+        "entries": entries,
+        "actors": actors,
+        "show": show,
+        "shown": SHOWN,
+        "older": entries[-1].id if len(entries) == PAGE else None,
+    }
+    return render(request, "admin_audit.html", context, user=user)
+
+
+def _actor_names(session: Session, actors: set[str]) -> dict[str, str]:
+    """'practitioner:3' -> 'practitioner@demo.example (practitioner)': the log keeps ids, a reader wants names."""
+    ids = {int(a.partition(":")[2]) for a in actors if a.partition(":")[2].isdigit()}
+    emails: dict[int, str] = {}
+    if ids:
+        emails = {
+            row.id: row.email for row in session.execute(select(Account.id, Account.email).where(Account.id.in_(ids)))
+        }
+    named = {}
+    for actor in actors:
+        role, _, account = actor.partition(":")
+        if account.isdigit() and int(account) in emails:
+            named[actor] = f"{emails[int(account)]} ({role})"
+    return named
+
+
+def _entries(show: str, before_id: int | None) -> Select[models.AuditEntry]:
+    query = select(models.AuditEntry).order_by(models.AuditEntry.id.desc()).limit(PAGE)
+    if show == "changes":
+        query = query.where(models.AuditEntry.action.not_like("%.read"))
+    elif show == "reads":
+        query = query.where(models.AuditEntry.action.like("%.read"))
+    if before_id is not None:
+        query = query.where(models.AuditEntry.id < before_id)
+    return query
+
+
+# --- The clinic's settings --------------------------------------------------------------------------------------
+
+
+def _staff(
+    session: Session, clinic_id: int
+) -> tuple[list[tuple[models.Practitioner, list[admin.Shift]]], list[models.Practitioner]]:
+    """(practitioner, their hours here) for everyone working here; and everyone active who does not."""
+    practitioners = list(
+        session.scalars(
+            select(models.Practitioner)
+            .options(selectinload(models.Practitioner.hours), selectinload(models.Practitioner.qualifications))
+            .order_by(models.Practitioner.name)
+        )
+    )
+    here: list[tuple[models.Practitioner, list[admin.Shift]]] = []
+    elsewhere: list[models.Practitioner] = []
+    for p in practitioners:
+        shifts = sorted(admin.Shift(h.weekday, h.starts, h.ends) for h in p.hours if h.clinic_id == clinic_id)
+        if shifts:
+            here.append((p, shifts))
+        elif p.active:
+            elsewhere.append(p)
+    return here, elsewhere
+
+
+def _clinic_page(
+    request: Request,
+    user: User,
+    *,
+    chosen: str = "",
+    errors: Mapping[str, str] | None = None,
+    problems: list[Problem] | None = None,
+    problems_title: str = "",
+    values: Mapping[str, str] | None = None,
+    notice: str = "",
+    status: int = 200,
+) -> Response:
+    errors = errors or {}
+    with UnitOfWork(store(request)) as uow:
+        clinic = _clinic(uow.session, user)
+        here, elsewhere = _staff(uow.session, clinic.id)
+        hours = admin.opening_hours(uow.session, clinic.id)
+        closures = admin.closures(uow.session, clinic.id)
+    practitioner_id = optional_int(chosen, "practitioner") if chosen.isdigit() else None
+    editing = next(((p, s) for p, s in here if p.id == practitioner_id), None)
+    context = {
+        "page": "clinic-admin",
+        "clinic": clinic,
+        "weekdays": WEEKDAYS,
+        "opening": _by_weekday(hours),
+        "closures": closures,
+        "here": here,
+        "elsewhere": elsewhere,
+        "chosen": practitioner_id,
+        "working": _by_weekday(editing[1]) if editing else {},
+        "errors": errors,
+        "summary": summary_of(errors, LABELS),
+        "problems": problems,
+        "problems_title": problems_title,
+        "values": values or {},
+        "notice": notice,
+    }
+    return render(request, "admin_clinic.html", context, user=user, status=status)
+
+
+LABELS = {
+    "hours": "Opening hours",
+    "first_day": "First day closed",
+    "last_day": "Last day closed",
+    "reason": "Reason",
+    "practitioner": "Practitioner",
+    "staff_hours": "Working hours",
+    "closure": "Closure",
+}
+NOTICES = {
+    "hours": "The opening hours are saved.",
+    "closure": "The closure is added.",
+    "closure-removed": "The closure is removed.",
+    "staff": "The working hours are saved.",
+    "left": "The practitioner no longer works at this clinic.",
+}
+
+
+def _by_weekday(shifts: list[admin.Shift]) -> dict[int, list[admin.Shift]]:
+    result: dict[int, list[admin.Shift]] = {}
+    for shift in shifts:
+        result.setdefault(shift.weekday, []).append(shift)
+    return result
+
+
+@router.get("/admin/clinic")
+async def clinic_settings(request: Request, user: AdminUser, practitioner: str = "", done: str = "") -> Response:
+    return _clinic_page(request, user, chosen=practitioner, notice=NOTICES.get(done, ""))
+
+
+def _hhmm(text: str, field: str) -> time:
+    try:
+        hours, minutes = text.split(":")[:2]
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise InputError(field, f"{text[:10]!r} is not a time like 09:00") from None
+
+
+def _shifts(fields: Fields, prefix: str, per_day: int, field: str) -> list[admin.Shift]:
+    """Shifts from `{prefix}-start-{weekday}-{n}` and `{prefix}-end-{weekday}-{n}`; an empty pair is no shift."""
+    shifts = []
+    for weekday, name in enumerate(WEEKDAYS):
+        for n in range(per_day):
+            start, end = (
+                fields.text(f"{prefix}-start-{weekday}-{n}", 10),
+                fields.text(f"{prefix}-end-{weekday}-{n}", 10),
+            )
+            if not start and not end:
+                continue
+            if not start or not end:
+                raise InputError(field, f"{name}: give both the start and the end, or neither")
+            shifts.append(admin.Shift(weekday, _hhmm(start, field), _hhmm(end, field)))
+    return shifts
+
+
+def _refused(request: Request, user: User, refused: Refused, title: str, chosen: str = "") -> Response:
+    return _clinic_page(request, user, chosen=chosen, problems=refused.problems, problems_title=title, status=409)
+
+
+@router.post("/admin/clinic/hours")
+async def hours_sent(request: Request, user: AdminUser) -> Response:
+    fields = await read_form(request)
+    await check_csrf(request, user, fields.csrf)
+    with UnitOfWork(store(request)) as uow:
+        clinic_id = _clinic(uow.session, user).id
+    try:
+        shifts = _shifts(fields, "open", SHIFTS_PER_DAY, "hours")
+        admin.set_opening_hours(store(request), clinic_id=clinic_id, hours=shifts, actor=user.actor)
+    except Refused as refused:
+        return _refused(request, user, refused, "The opening hours were not changed")
+    except InputError as error:
+        return _clinic_page(request, user, errors={"hours": error.problem}, status=400)
+    return RedirectResponse("/admin/clinic?done=hours", 303)
+
+
+@router.post("/admin/clinic/closures")
+async def closure_sent(request: Request, user: AdminUser) -> Response:
+    fields = await read_form(request)
+    await check_csrf(request, user, fields.csrf)
+    values = {k: fields.text(k, 200) for k in ("first_day", "last_day", "reason")}
+    errors: dict[str, str] = {}
+    days = {}
+    for key in ("first_day", "last_day"):
+        try:
+            days[key] = parse_day(values[key], key)
+        except InputError as error:
+            errors[key] = "give the date" if not values[key] else error.problem
+    if not values["reason"]:
+        errors["reason"] = "say why the clinic is closed; patients see it"
+    if not errors:
+        with UnitOfWork(store(request)) as uow:
+            clinic_id = _clinic(uow.session, user).id
+        try:
+            admin.add_closure(
+                store(request),
+                clinic_id=clinic_id,
+                first_day=days["first_day"],
+                last_day=days["last_day"],
+                reason=values["reason"],
+                actor=user.actor,
+            )
+        except Refused as refused:
+            return _refused(request, user, refused, "The closure was not added")
+        except InputError as error:
+            errors[error.field if error.field in LABELS else "closure"] = error.problem
+    if errors:
+        return _clinic_page(request, user, errors=errors, values=values, status=400)
+    return RedirectResponse("/admin/clinic?done=closure", 303)
+
+
+@router.post("/admin/clinic/closures/{closure_id}/remove")
+async def closure_removed(request: Request, user: AdminUser, closure_id: RecordId) -> Response:
+    await check_csrf(request, user, (await read_form(request)).csrf)
+    with UnitOfWork(store(request)) as uow:
+        clinic_id = _clinic(uow.session, user).id
+    try:
+        admin.remove_closure(store(request), clinic_id=clinic_id, closure_id=closure_id, actor=user.actor)
+    except InputError as error:
+        raise NotFound("closure", error.problem) from None
+    return RedirectResponse("/admin/clinic?done=closure-removed", 303)
+
+
+@router.post("/admin/clinic/staff")
+async def staff_sent(request: Request, user: AdminUser) -> Response:
+    fields = await read_form(request)
+    await check_csrf(request, user, fields.csrf)
+    chosen = fields.text("practitioner", 12)
+    with UnitOfWork(store(request)) as uow:
+        clinic_id = _clinic(uow.session, user).id
+    try:
+        practitioner_id = optional_int(chosen, "practitioner")
+        if practitioner_id is None:
+            raise InputError("practitioner", "choose the practitioner")
+        shifts = _shifts(fields, "work", 1, "staff_hours")
+        admin.set_working_hours(
+            store(request), clinic_id=clinic_id, practitioner_id=practitioner_id, hours=shifts, actor=user.actor
+        )
+    except Refused as refused:
+        return _refused(request, user, refused, "The working hours were not changed", chosen)
+    except InputError as error:
+        field = "practitioner" if error.field == "practitioner" else "staff_hours"
+        return _clinic_page(request, user, chosen=chosen, errors={field: error.problem}, status=400)
+    return RedirectResponse(f"/admin/clinic?done=staff&practitioner={practitioner_id}#staff", 303)
+
+
+@router.post("/admin/clinic/staff/{practitioner_id}/leave")
+async def staff_left(request: Request, user: AdminUser, practitioner_id: RecordId) -> Response:
+    await check_csrf(request, user, (await read_form(request)).csrf)
+    with UnitOfWork(store(request)) as uow:
+        clinic_id = _clinic(uow.session, user).id
+    try:
+        admin.leave_clinic(store(request), clinic_id=clinic_id, practitioner_id=practitioner_id, actor=user.actor)
+    except Refused as refused:
+        return _refused(request, user, refused, "The practitioner still works here", str(practitioner_id))
+    except InputError as error:
+        raise NotFound("practitioner", error.problem) from None
+    return RedirectResponse("/admin/clinic?done=left#staff", 303)

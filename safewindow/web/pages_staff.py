@@ -1,0 +1,392 @@
+"""The staff's pages: the clinic's day and week (for everyone, one practitioner or one room), patient search,
+the patient chart (every view audited), and booking for a patient.
+
+Who may override a soft timing rule is decided twice: here, where only a practitioner sees the override
+fields and any other role sending them gets 403, and in the booking service, which also checks that the
+practitioner is qualified for the treatment and that every block is soft. Staff with a home clinic see and
+book only there; the front desk and the clinic administrator see a limited chart, without the list of
+personal factors (the advisor's warnings for each upcoming visit still show, since booking needs them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from safewindow.clock import clinic_today, clinic_zone
+from safewindow.services.accounts import User
+from safewindow.services.advice import parse_day
+from safewindow.services.booking import Override, Refused, book
+from safewindow.services.calendar import clinic_calendar, week_of
+from safewindow.services.chart import advice_for_patient, load_chart
+from safewindow.services.errors import InputError
+from safewindow.store import models
+from safewindow.store.account_models import Role
+from safewindow.store.unit_of_work import UnitOfWork
+from safewindow.web.auth import audit_read, check_csrf, may_see_patient, store
+from safewindow.web.dependencies import knowledge_base
+from safewindow.web.errors import NotFound
+from safewindow.web.pages_account import RecordId, StaffUser, optional_int, read_form, render, summary_of
+from safewindow.web.pages_booking import (
+    DAYS_SHOWN,
+    LABELS,
+    check_choice,
+    confirm_context,
+    first_day_of,
+    offer_days,
+    offered_treatments,
+    ordered,
+    propose,
+    refused_context,
+)
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+SEARCH_LIMIT = 50
+OVERRIDE_FIELD = "override_reason"
+MAX_REASON = 2000
+
+
+def staff_clinics(session: Session, user: User) -> list[models.Clinic]:
+    """The clinics this staff member works with: their home clinic, or every clinic when they have none."""
+    query = select(models.Clinic).order_by(models.Clinic.name)
+    if user.clinic_id is not None:
+        query = query.where(models.Clinic.id == user.clinic_id)
+    return list(session.scalars(query))
+
+
+def _clinic_for(session: Session, user: User, wanted: str) -> tuple[models.Clinic, str | None]:
+    """The clinic asked for if this user may see it, else their first; with the problem, if any."""
+    allowed = staff_clinics(session, user)
+    if not allowed:
+        raise NotFound("clinic", "there are no clinics yet")
+    try:
+        wanted_id = optional_int(wanted, "clinic")
+    except InputError as error:
+        return allowed[0], error.problem
+    if wanted_id is None:
+        return allowed[0], None
+    found = next((c for c in allowed if c.id == wanted_id), None)
+    return (found, None) if found else (allowed[0], f"you do not work at clinic {wanted_id}")
+
+
+@router.get("/staff")
+async def staff_home(request: Request, user: StaffUser) -> Response:
+    with UnitOfWork(store(request)) as uow:
+        clinics = staff_clinics(uow.session, user)
+    return render(request, "staff_home.html", {"page": "staff", "clinics": clinics}, user=user)
+
+
+# --- The diary --------------------------------------------------------------------------------------------------
+
+
+@router.get("/staff/calendar")
+async def calendar(
+    request: Request,
+    user: StaffUser,
+    clinic: str = "",
+    view: str = "day",
+    day: str = "",
+    practitioner: str = "",
+    room: str = "",
+) -> Response:
+    errors: dict[str, str] = {}
+    view = view if view in ("day", "week") else "day"
+    with UnitOfWork(store(request)) as uow:
+        chosen, problem = _clinic_for(uow.session, user, clinic)
+        if problem:
+            errors["clinic"] = problem
+        today = clinic_today(clinic_zone(chosen.time_zone))
+        shown = today
+        if day:
+            try:
+                shown = parse_day(day, "day")
+            except InputError as error:
+                errors["day"] = error.problem
+        ids: dict[str, int | None] = {}
+        for field, text in (("practitioner", practitioner), ("room", room)):
+            try:
+                ids[field] = optional_int(text, field)
+            except InputError as error:
+                errors[field], ids[field] = error.problem, None
+        first, days = (week_of(shown), 7) if view == "week" else (shown, 1)
+        try:
+            diary = clinic_calendar(
+                uow.session, chosen.id, first, days, practitioner_id=ids["practitioner"], room_id=ids["room"]
+            )
+        except InputError as error:
+            errors[error.field] = error.problem
+            diary = clinic_calendar(uow.session, chosen.id, first, days)
+        clinics = staff_clinics(uow.session, user)
+    step = timedelta(days=days)
+    context = {
+        "page": "calendar",
+        "kb": knowledge_base(request),
+        "diary": diary,
+        "clinics": clinics,
+        "view": view,
+        "shown": shown,
+        "today": today,
+        "previous": first - step,
+        "next": first + step,
+        "errors": errors,
+        "summary": summary_of(
+            errors, {"clinic": "Clinic", "day": "Day", "practitioner": "Practitioner", "room": "Room"}
+        ),
+    }
+    return render(request, "staff_calendar.html", context, user=user, status=400 if errors else 200)
+
+
+# --- Patients ---------------------------------------------------------------------------------------------------
+
+
+@router.get("/staff/patients")
+async def patients(request: Request, user: StaffUser, q: str = "") -> Response:
+    q = q.strip()[:100]
+    found: list[models.Patient] = []
+    if q:
+        pattern = f"%{q.replace('%', '').replace('_', '')}%"
+        query = select(models.Patient).order_by(models.Patient.name).limit(SEARCH_LIMIT)
+        conditions: list[ColumnElement[bool]] = [
+            models.Patient.name.ilike(pattern),
+            models.Patient.email.ilike(pattern),
+        ]
+        if q.isdigit() and len(q) <= 9:
+            conditions.append(models.Patient.id == int(q))
+        with UnitOfWork(store(request)) as uow:
+            found = list(uow.session.scalars(query.where(or_(*conditions))))
+    context = {"page": "patients", "q": q, "found": found, "limit": SEARCH_LIMIT}
+    return render(request, "staff_patients.html", context, user=user)
+
+
+@router.get("/staff/patients/{patient_id}")
+async def chart(request: Request, user: StaffUser, patient_id: RecordId, booked: int | None = None) -> Response:
+    may_see_patient(user, patient_id)
+    kb = knowledge_base(request)
+    # The read and its audit entry in one transaction: no chart is shown that was not accounted for (PIPA).
+    with UnitOfWork(store(request), write=True) as uow:
+        try:
+            record = load_chart(uow.session, kb, patient_id)
+        except InputError:
+            raise NotFound("patient", f"no patient {patient_id}") from None
+        audit_read(uow.session, user, "patient", patient_id)
+        uow.commit()
+    context = {
+        "page": "patients",
+        "chart": record,
+        "kb": kb,
+        "full": user.role is Role.PRACTITIONER,
+        "booked": booked,
+    }
+    return render(request, "staff_chart.html", context, user=user)
+
+
+def _patient_name(session: Session, patient_id: int) -> str:
+    patient = session.get(models.Patient, patient_id)
+    if patient is None:
+        raise NotFound("patient", f"no patient {patient_id}")
+    return patient.name
+
+
+# --- Booking for a patient --------------------------------------------------------------------------------------
+
+
+@router.get("/staff/patients/{patient_id}/book")
+async def book_for(
+    request: Request,
+    user: StaffUser,
+    patient_id: RecordId,
+    treatment: str = "",
+    clinic: str = "",
+    from_: Annotated[str, Query(alias="from")] = "",
+) -> Response:
+    return _book_page(request, user, patient_id, treatment.strip(), clinic.strip(), from_.strip())
+
+
+def _book_page(
+    request: Request,
+    user: User,
+    patient_id: int,
+    treatment: str,
+    clinic: str,
+    from_text: str,
+    extra_errors: dict[str, str] | None = None,
+) -> Response:
+    kb = knowledge_base(request)
+    sent = "treatment" in request.query_params or bool(extra_errors)
+    errors: dict[str, str] = {}
+    context: dict[str, object] = {"page": "patients", "patient_id": patient_id, "treatment": treatment}
+    with UnitOfWork(store(request)) as uow:
+        context["patient_name"] = _patient_name(uow.session, patient_id)
+        home, problem = _clinic_for(uow.session, user, clinic)
+        context.update(clinic=str(home.id), clinics=staff_clinics(uow.session, user))
+        context["treatments"] = offered_treatments(uow.session, kb)
+        choice = None
+        if sent:
+            choice, errors = check_choice(uow.session, kb, treatment, str(home.id))
+            if problem:
+                errors["clinic"] = problem
+        if choice is not None:
+            today = clinic_today(choice.zone)
+            advice = advice_for_patient(uow.session, kb, patient_id, choice.treatment, today=today, clinic_id=home.id)
+            first, bad_from = first_day_of(from_text, today, advice)
+            if bad_from:
+                errors["from"] = bad_from
+            context["practitioners"] = [
+                (p.id, p.name)
+                for p in uow.session.scalars(
+                    select(models.Practitioner)
+                    .where(
+                        models.Practitioner.active.is_(True),
+                        models.Practitioner.id.in_(
+                            select(models.PractitionerHours.practitioner_id).where(
+                                models.PractitionerHours.clinic_id == home.id
+                            )
+                        ),
+                    )
+                    .order_by(models.Practitioner.name)
+                )
+            ]
+    errors.update(extra_errors or {})
+    context["from_day"] = from_text
+    if choice is not None and "from" not in errors:
+        context.update(
+            choice=choice,
+            name=kb.treatments[choice.treatment].name,
+            advice=advice,
+            reasons=ordered(advice.reasons),
+            first=first,
+            earlier=max(first - timedelta(days=DAYS_SHOWN), today) if first > today else None,
+            later=first + timedelta(days=DAYS_SHOWN),
+            days=offer_days(
+                store(request),
+                kb,
+                treatment=choice.treatment,
+                clinic_id=choice.clinic.id,
+                first_day=first,
+                patient_id=patient_id,
+            )
+            if advice.allowed
+            else [],
+        )
+    context.update(errors=errors, summary=summary_of(errors, {**LABELS, "day": "Day", "time": "Time"}))
+    return render(request, "staff_book.html", context, user=user, status=400 if errors else 200)
+
+
+def _slot_from(slot: str, day: str, time: str, practitioner: str) -> str:
+    """A chosen slot, or 'another time' typed as a day, a time and optionally a practitioner."""
+    if slot or not (day or time):
+        return slot
+    return f"{day}T{time}@{practitioner}" if practitioner else f"{day}T{time}"
+
+
+def _confirm_page(
+    request: Request,
+    user: User,
+    patient_id: int,
+    fields: dict[str, str],
+    *,
+    extra: Mapping[str, object] | None = None,
+    status: int = 200,
+) -> Response:
+    kb = knowledge_base(request)
+    with UnitOfWork(store(request)) as uow:
+        name = _patient_name(uow.session, patient_id)
+        home, problem = _clinic_for(uow.session, user, fields["clinic"])
+        if problem:
+            raise HTTPException(403, problem)
+        proposal, errors = propose(uow.session, kb, patient_id, fields["treatment"], str(home.id), fields["slot"])
+    if proposal is None:
+        return _book_page(request, user, patient_id, fields["treatment"], fields["clinic"], "", errors)
+    context: dict[str, object] = {
+        "page": "patients",
+        "patient_id": patient_id,
+        "patient_name": name,
+        "override_reason": fields.get(OVERRIDE_FIELD, ""),
+        "errors": {},
+        **confirm_context(kb, proposal, fields["slot"]),
+        **(extra or {}),
+    }
+    blocks = proposal.blocks
+    soft_only = all(str(r.kind) == "soft" for r in blocks)
+    refused_soft = bool(context.get("overridable"))
+    context["may_override"] = user.role is Role.PRACTITIONER and ((bool(blocks) and soft_only) or refused_soft)
+    return render(request, "staff_book_confirm.html", context, user=user, status=status)
+
+
+@router.get("/staff/patients/{patient_id}/book/confirm")
+async def confirm_for(
+    request: Request,
+    user: StaffUser,
+    patient_id: RecordId,
+    treatment: str = "",
+    clinic: str = "",
+    slot: str = "",
+    day: str = "",
+    time: str = "",
+    practitioner: str = "",
+) -> Response:
+    fields = {
+        "treatment": treatment.strip(),
+        "clinic": clinic.strip(),
+        "slot": _slot_from(slot.strip(), day.strip(), time.strip(), practitioner.strip()),
+    }
+    return _confirm_page(request, user, patient_id, fields)
+
+
+@router.post("/staff/patients/{patient_id}/book/confirm")
+async def confirmed_for(request: Request, user: StaffUser, patient_id: RecordId) -> Response:
+    form = await read_form(request)
+    await check_csrf(request, user, form.csrf)
+    if OVERRIDE_FIELD in form.form and user.role is not Role.PRACTITIONER:
+        raise HTTPException(403, f"a {user.role} may not override a timing rule; ask a qualified practitioner")
+    fields = {
+        "treatment": form.text("treatment", 64),
+        "clinic": form.text("clinic", 12),
+        "slot": form.text("slot", 40),
+        OVERRIDE_FIELD: form.text(OVERRIDE_FIELD, MAX_REASON),
+    }
+    kb = knowledge_base(request)
+    with UnitOfWork(store(request)) as uow:
+        _patient_name(uow.session, patient_id)
+        home, problem = _clinic_for(uow.session, user, fields["clinic"])
+        if problem:
+            raise HTTPException(403, problem)
+        proposal, errors = propose(uow.session, kb, patient_id, fields["treatment"], str(home.id), fields["slot"])
+    if proposal is None:
+        return _book_page(request, user, patient_id, fields["treatment"], fields["clinic"], "", errors)
+    reason = fields[OVERRIDE_FIELD]
+    override = None
+    if OVERRIDE_FIELD in form.form:
+        if len(reason) > MAX_REASON:
+            errors = {OVERRIDE_FIELD: f"use at most {MAX_REASON} characters"}
+        elif not reason:
+            errors = {OVERRIDE_FIELD: "write down why you are overriding the rule"}
+        if errors:
+            extra = {"errors": errors, "summary": summary_of(errors, {OVERRIDE_FIELD: "Reason for the override"})}
+            return _confirm_page(request, user, patient_id, fields, extra=extra, status=400)
+        assert user.practitioner_id is not None  # a practitioner's account always belongs to one
+        override = Override(reason, by=user.practitioner_id)
+    try:
+        booked = book(
+            store(request),
+            kb,
+            patient_id=patient_id,
+            treatment=proposal.choice.treatment,
+            clinic_id=proposal.choice.clinic.id,
+            start=proposal.start,
+            practitioner_id=proposal.practitioner_id,
+            actor=user.actor,
+            override=override,
+        )
+    except Refused as refused:
+        return _confirm_page(request, user, patient_id, fields, extra=refused_context(refused.problems), status=409)
+    except InputError as error:
+        field = error.field if error.field in (OVERRIDE_FIELD, "slot") else "slot"
+        extra = {"errors": {field: error.problem}, "summary": summary_of({field: error.problem}, LABELS)}
+        return _confirm_page(request, user, patient_id, fields, extra=extra, status=400)
+    return RedirectResponse(f"/staff/patients/{patient_id}?booked={booked.visit.id}", 303)

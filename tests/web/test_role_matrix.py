@@ -1,0 +1,252 @@
+"""Who may call what: every role on every endpoint of /api/v1, with the status each must get, written out below.
+
+Each call is set up so that it would succeed for a role allowed to make it (a fresh visit to cancel, a fresh
+closure to remove, a free time to book), so the status says what the role may do and nothing else. "The
+patient" is Simran Gill and every patient-bound call is about her; "other patient" is another patient's
+account asking about her, which answers 404 as if she did not exist. The table must name every operation in
+the OpenAPI document: a new endpoint without its row fails here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from safewindow.services.admin import add_closure
+from safewindow.services.demo_accounts import DEMO_PASSWORD
+from safewindow.store import models
+from safewindow.store.unit_of_work import UnitOfWork
+from tests.web.test_api_demo import CLINIC, EMAILS, PHYSICIAN, ROLES, SIMRAN, TODAY, Demo, open_demo
+
+# fmt: off
+MATRIX = """
+method endpoint (under /api/v1)                                 anon  pat other desk prac aest admin
+GET    /advice                                                     200  200  200  200  200  200  200
+GET    /treatments                                                 200  200  200  200  200  200  200
+GET    /factors                                                    200  200  200  200  200  200  200
+GET    /rules                                                      200  200  200  200  200  200  200
+GET    /articles                                                   200  200  200  200  200  200  200
+GET    /articles/{slug}                                            200  200  200  200  200  200  200
+GET    /ping                                                       200  200  200  200  200  200  200
+POST   /sessions                                                   201  201  201  201  201  201  201
+DELETE /sessions                                                   401  204  204  204  204  204  204
+GET    /me                                                         401  200  200  200  200  200  200
+GET    /clinics                                                    200  200  200  200  200  200  200
+GET    /clinics/{clinic_id}                                        200  200  200  200  200  200  200
+GET    /clinics/{clinic_id}/practitioners                          200  200  200  200  200  200  200
+GET    /clinics/{clinic_id}/slots                                  200  200  200  200  200  200  200
+GET    /clinics/{clinic_id}/slots?patient=                         401  200  404  200  200  200  200
+GET    /clinics/{clinic_id}/hours                                  200  200  200  200  200  200  200
+PUT    /clinics/{clinic_id}/hours                                  401  403  403  403  403  403  200
+PUT    /clinics/{clinic_id}/hours(another-clinic)                  401  403  403  403  403  403  403
+GET    /clinics/{clinic_id}/closures                               200  200  200  200  200  200  200
+POST   /clinics/{clinic_id}/closures                               401  403  403  403  403  403  201
+DELETE /clinics/{clinic_id}/closures/{closure_id}                  401  403  403  403  403  403  204
+GET    /clinics/{clinic_id}/practitioners/{practitioner_id}/hours  401  403  403  200  200  200  200
+PUT    /clinics/{clinic_id}/practitioners/{practitioner_id}/hours  401  403  403  403  403  403  200
+DELETE /clinics/{clinic_id}/practitioners/{practitioner_id}        401  403  403  403  403  403  204
+GET    /clinics/{clinic_id}/rules                                  200  200  200  200  200  200  200
+PATCH  /clinics/{clinic_id}/rules/{rule_id}                        401  403  403  403  403  403  200
+GET    /clinics/{clinic_id}/rule-adjustments                       401  403  403  403  403  403  200
+GET    /patients                                                   401  403  403  200  200  200  200
+POST   /patients                                                   401  403  403  201  201  201  201
+GET    /patients/{patient_id}                                      401  200  404  200  200  200  200
+GET    /patients/{patient_id}/factors                              401  200  404  403  200  200  403
+POST   /patients/{patient_id}/factors                              401  201  404  403  201  201  403
+GET    /patients/{patient_id}/visits                               401  200  404  200  200  200  200
+POST   /visits                                                     401  201  404  201  201  201  201
+POST   /visits(override_reason)                                    401  403  403  403  201  409  403
+GET    /visits/{visit_id}                                          401  200  404  200  200  200  200
+POST   /visits/{visit_id}/reschedule                               401  200  404  200  200  200  200
+POST   /visits/{visit_id}/cancel                                   401  200  404  200  200  200  200
+GET    /visits/{visit_id}/overrides                                401  403  403  403  200  200  200
+GET    /overrides                                                  401  403  403  403  200  200  200
+GET    /audit                                                      401  403  403  403  403  403  200
+"""
+# fmt: on
+
+
+def _rows() -> list[tuple[str, str, dict[str, int]]]:
+    lines = [line.split() for line in MATRIX.strip().splitlines()[1:]]
+    return [
+        (method, f"/api/v1{endpoint}", dict(zip(ROLES, map(int, statuses), strict=True)))
+        for method, endpoint, *statuses in lines
+    ]
+
+
+ROWS = _rows()
+CASES = [(method, endpoint, who, statuses[who]) for method, endpoint, statuses in ROWS for who in ROLES]
+
+
+@dataclass
+class Call:
+    path: str
+    json: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    demo: Demo
+    visit: int  # a booked visit of the patient's, at clinic 1
+    days: Iterator[int] = field(default_factory=lambda: count(1))
+
+    def fresh_practitioner(self, *, working: bool) -> int:
+        with UnitOfWork(self.demo.sessions, write=True) as uow:
+            number = next(self.days)
+            person = models.Practitioner(name=f"Matrix {number}", email=f"matrix{number}@example.com")
+            if working:
+                person.hours = [models.PractitionerHours(clinic_id=CLINIC, weekday=1, starts=time(9), ends=time(12))]
+            uow.session.add(person)
+            uow.commit()
+            return person.id
+
+    def closure_day(self) -> date:
+        return date(2031, 1, 1) + timedelta(days=next(self.days))
+
+
+def _signed_out(world: World, who: str) -> Call:
+    token = world.demo.sign_in(who) if who != "anonymous" else None
+    return Call("/api/v1/sessions", headers=world.demo.headers(who, token))
+
+
+def _hours(world: World, clinic: int) -> Call:
+    return Call(
+        f"/api/v1/clinics/{clinic}/hours", json={"hours": world.demo.ok("GET", f"/api/v1/clinics/{clinic}/hours")}
+    )
+
+
+def _closure(world: World) -> Call:
+    day = world.closure_day()
+    made = add_closure(
+        world.demo.sessions, clinic_id=CLINIC, first_day=day, last_day=day, reason="Matrix", actor="test"
+    )
+    return Call(f"/api/v1/clinics/{CLINIC}/closures/{made.id}")
+
+
+def _factor(world: World) -> Call:
+    with UnitOfWork(world.demo.sessions, write=True) as uow:
+        uow.session.execute(
+            update(models.PatientFactor).where(models.PatientFactor.patient_id == SIMRAN).values(active=False)
+        )
+        uow.commit()
+    return Call(f"/api/v1/patients/{SIMRAN}/factors", json={"factor": "retinoids"})
+
+
+def _booking(world: World) -> Call:
+    at = world.demo.free_slot("chemical-peel-light", patient=SIMRAN)
+    return Call(
+        "/api/v1/visits", json={"patient": SIMRAN, "treatment": "chemical-peel-light", "clinic": CLINIC, "at": at}
+    )
+
+
+def _override(world: World) -> Call:
+    patient = world.demo.new_patient(history=[f"microneedling@{TODAY - timedelta(days=1)}"])
+    at = world.demo.free_slot("botox", practitioner=PHYSICIAN, first=TODAY, days=12)
+    body = {"patient": patient, "treatment": "botox", "clinic": CLINIC, "at": at, "practitioner": PHYSICIAN}
+    return Call("/api/v1/visits", json={**body, "override_reason": "travelling; risks discussed"})
+
+
+def _reschedule(world: World) -> Call:
+    visit = world.demo.book(SIMRAN, practitioner=PHYSICIAN)
+    at = world.demo.free_slot("chemical-peel-light", patient=SIMRAN, practitioner=PHYSICIAN)
+    return Call(f"/api/v1/visits/{visit}/reschedule", json={"at": at})
+
+
+NEW_PATIENT = {"name": "Matrix Patient", "birth_date": "1990-01-01"}
+SHIFT = [{"weekday": 3, "start": "09:00", "end": "12:00"}]
+ARRANGE: dict[str, Callable[[World, str], Call]] = {
+    "/api/v1/advice": lambda w, who: Call("/api/v1/advice", params={"treatment": "botox"}),
+    "/api/v1/articles/{slug}": lambda w, who: Call("/api/v1/articles/botox-aftercare"),
+    "POST /api/v1/sessions": lambda w, who: Call(
+        "/api/v1/sessions", json={"email": EMAILS.get(who, EMAILS["patient"]), "password": DEMO_PASSWORD}
+    ),
+    "DELETE /api/v1/sessions": _signed_out,
+    "/api/v1/clinics/{clinic_id}/slots": lambda w, who: Call(
+        f"/api/v1/clinics/{CLINIC}/slots", params={"treatment": "botox"}
+    ),
+    "/api/v1/clinics/{clinic_id}/slots?patient=": lambda w, who: Call(
+        f"/api/v1/clinics/{CLINIC}/slots", params={"treatment": "botox", "patient": SIMRAN}
+    ),
+    "PUT /api/v1/clinics/{clinic_id}/hours": lambda w, who: _hours(w, CLINIC),
+    "PUT /api/v1/clinics/{clinic_id}/hours(another-clinic)": lambda w, who: _hours(w, 2),
+    "POST /api/v1/clinics/{clinic_id}/closures": lambda w, who: Call(
+        f"/api/v1/clinics/{CLINIC}/closures",
+        json={"first_day": str(d := w.closure_day()), "last_day": str(d), "reason": "Matrix"},
+    ),
+    "/api/v1/clinics/{clinic_id}/closures/{closure_id}": lambda w, who: _closure(w),
+    "GET /api/v1/clinics/{clinic_id}/practitioners/{practitioner_id}/hours": lambda w, who: Call(
+        f"/api/v1/clinics/{CLINIC}/practitioners/{PHYSICIAN}/hours"
+    ),
+    "PUT /api/v1/clinics/{clinic_id}/practitioners/{practitioner_id}/hours": lambda w, who: Call(
+        f"/api/v1/clinics/{CLINIC}/practitioners/{w.fresh_practitioner(working=False)}/hours", json={"hours": SHIFT}
+    ),
+    "/api/v1/clinics/{clinic_id}/practitioners/{practitioner_id}": lambda w, who: Call(
+        f"/api/v1/clinics/{CLINIC}/practitioners/{w.fresh_practitioner(working=True)}"
+    ),
+    "/api/v1/clinics/{clinic_id}/rules/{rule_id}": lambda w, who: Call(
+        f"/api/v1/clinics/{CLINIC}/rules/microneedling-then-botox", json={"min": "14 days"}
+    ),
+    "POST /api/v1/patients": lambda w, who: Call("/api/v1/patients", json=NEW_PATIENT),
+    "GET /api/v1/patients/{patient_id}/factors": lambda w, who: Call(f"/api/v1/patients/{SIMRAN}/factors"),
+    "POST /api/v1/patients/{patient_id}/factors": lambda w, who: _factor(w),
+    "POST /api/v1/visits": lambda w, who: _booking(w),
+    "POST /api/v1/visits(override_reason)": lambda w, who: _override(w),
+    "GET /api/v1/visits/{visit_id}": lambda w, who: Call(f"/api/v1/visits/{w.visit}"),
+    "/api/v1/visits/{visit_id}/reschedule": lambda w, who: _reschedule(w),
+    "/api/v1/visits/{visit_id}/cancel": lambda w, who: Call(f"/api/v1/visits/{w.demo.book(SIMRAN)}/cancel"),
+    "/api/v1/visits/{visit_id}/overrides": lambda w, who: Call(f"/api/v1/visits/{w.visit}/overrides"),
+}
+
+
+def arrange(world: World, method: str, endpoint: str, who: str) -> Call:
+    """The call, ready for `who`: the arrangement for the method and endpoint, or for the endpoint, or the
+    endpoint itself with the demo's ids filled in."""
+    for key in (f"{method} {endpoint}", endpoint):
+        if key in ARRANGE:
+            return ARRANGE[key](world, who)
+    path = endpoint.format(clinic_id=CLINIC, patient_id=SIMRAN, visit_id=world.visit)
+    assert "{" not in path, f"{method} {endpoint} needs an arrangement"
+    return Call(path)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with open_demo(tmp_path_factory.mktemp("matrix")) as demo:
+        yield World(demo, visit=demo.book(SIMRAN))
+
+
+@pytest.mark.parametrize(("method", "endpoint", "who", "status"), CASES)
+def test_each_role_gets_the_status_in_the_table(
+    world: World, method: str, endpoint: str, who: str, status: int
+) -> None:
+    call = arrange(world, method, endpoint, who)
+    headers = call.headers or world.demo.headers(who)
+    response = world.demo.client.request(method, call.path, json=call.json, params=call.params, headers=headers)
+    world.demo.client.cookies.clear()  # a sign-in sets the cookie; the next call must not ride on it
+    assert response.status_code == status, f"{who}: {method} {call.path}: {response.text}"
+    if status >= 400:
+        assert all({"field", "problem"} <= set(item) for item in response.json()["detail"])
+
+
+# The routers whose every operation is in the table, by their OpenAPI tag. A router joins with its rows (and an
+# arrangement where a call needs one), then its tag here.
+TABLED_TAGS = {"api", "sessions", "clinics", "patients", "visits", "audit"}
+
+
+def test_the_table_names_every_operation_of_the_api(world: World) -> None:
+    documented = {
+        (method.upper(), path)
+        for path, operations in world.demo.client.get("/openapi.json").json()["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, operation in operations.items()
+        if TABLED_TAGS & set(operation.get("tags", ()))
+    }
+    tabled = {(method, endpoint.split("(")[0].split("?")[0]) for method, endpoint, _ in ROWS}
+    assert tabled == documented
