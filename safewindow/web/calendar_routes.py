@@ -20,7 +20,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from safewindow.clock import now_utc
 from safewindow.services import webhooks
 from safewindow.services.accounts import User
 from safewindow.services.calendar_files import (
@@ -40,20 +39,12 @@ from safewindow.store.outbox_models import OwnerKind
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.store.webhook_models import WebhookDelivery, WebhookEndpoint
 from safewindow.web.auth import UserDep, audit_read, check_csrf, may_see_patient, require, store
-from safewindow.web.dependencies import knowledge_base
+from safewindow.web.dependencies import NowDep, knowledge_base
 from safewindow.web.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 CALENDAR = "text/calendar; charset=utf-8"
 MAX_TOKEN = 128
-
-
-async def now() -> datetime:
-    """The clock, as a dependency tests can replace."""
-    return now_utc()
-
-
-NowDep = Annotated[datetime, Depends(now)]
 
 
 @router.get("/visits/{visit_id}/calendar.ics")

@@ -9,13 +9,13 @@ runs plain functions in a thread pool, a cost the advisor's microseconds of work
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query, Request
 
-from safewindow.clock import clinic_today, clinic_zone
+from safewindow.clock import clinic_today, clinic_zone, now_utc
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.errors import InputError
 from safewindow.web.asking import quoted
@@ -58,3 +58,11 @@ async def today(request: Request, zone: ZoneQuery = None) -> date:
 
 
 TodayDep = Annotated[date, Depends(today)]
+
+
+async def now() -> datetime:
+    """The clock, as a dependency tests can replace (`app.dependency_overrides[now] = ...`)."""
+    return now_utc()
+
+
+NowDep = Annotated[datetime, Depends(now)]

@@ -26,7 +26,6 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
-from safewindow.clock import now_utc
 from safewindow.services.booking import Refused
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.fhir_mapping import Issue, operation_outcome, searchset
@@ -126,11 +125,6 @@ class FhirRoute(APIRoute):
                 return _answer_error(request, error)
 
         return answer
-
-
-async def now() -> datetime:
-    """The clock, as a dependency tests can replace."""
-    return now_utc()
 
 
 def base_url(request: Request) -> str:

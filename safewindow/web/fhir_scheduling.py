@@ -8,9 +8,8 @@ so it follows the chart's rules: the patient themselves or staff, and an entry i
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fhir.resources.R4B.period import Period
 from fhir.resources.R4B.resource import Resource
 from sqlalchemy import select
@@ -24,20 +23,18 @@ from safewindow.services.slots import find_slots_for
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import UserDep, audit_read, may_see_patient, store
-from safewindow.web.dependencies import knowledge_base
+from safewindow.web.dependencies import NowDep, knowledge_base
 from safewindow.web.fhir_common import (
     FhirError,
     FhirRoute,
     SearchParameters,
     fhir_response,
     not_found,
-    now,
     search_answer,
 )
 from safewindow.web.fhir_directory import Staffing, role_or_404, roles
 
 router = APIRouter(route_class=FhirRoute)
-NowDep = Annotated[datetime, Depends(now)]
 DEFAULT_SLOT_DAYS, MAX_SLOT_DAYS = 30, 92
 DEFAULT_SLOTS, MAX_SLOTS = 20, 100
 WIDE_LIMIT = 200  # more slots looked at when the search starts within a day, so the page is still full

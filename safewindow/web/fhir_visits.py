@@ -10,10 +10,9 @@ made through the staff tools."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
@@ -29,7 +28,7 @@ from safewindow.store import models
 from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import UserDep, audit_read, check_csrf, may_see_patient, store
-from safewindow.web.dependencies import knowledge_base
+from safewindow.web.dependencies import NowDep, knowledge_base
 from safewindow.web.fhir_common import (
     FhirError,
     FhirRoute,
@@ -38,14 +37,12 @@ from safewindow.web.fhir_common import (
     fhir_response,
     id_from_path,
     not_found,
-    now,
     outcome,
     paged,
     search_answer,
 )
 
 router = APIRouter(route_class=FhirRoute)
-NowDep = Annotated[datetime, Depends(now)]
 MAX_BODY = 64 * 1024
 JSON_TYPES = ("application/fhir+json", "application/json")
 

@@ -14,6 +14,7 @@ from typing import NoReturn
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from safewindow.web.access_log import log_config
@@ -48,12 +49,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def base_url() -> Iterator[str]:
-    """The real application, served by uvicorn on the loopback interface for the whole session."""
+def serve_app(app: FastAPI) -> Iterator[str]:
+    """Serves `app` with uvicorn on a free loopback port until the generator is closed; yields its URL."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_config=log_config()))
-    thread = threading.Thread(target=server.run, name="uvicorn-e2e", daemon=True)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=log_config()))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-e2e-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -63,6 +63,12 @@ def base_url() -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def base_url() -> Iterator[str]:
+    """The real application, served by uvicorn on the loopback interface for the whole session."""
+    yield from serve_app(create_app())
 
 
 @pytest.fixture(scope="session")

@@ -8,23 +8,19 @@ are used by test_staff_in_chromium.py too."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.services.catalogue import FINAL_WORD
 from safewindow.services.demo_accounts import DEMO_PASSWORD
-from safewindow.web.access_log import log_config
 from safewindow.web.app import create_app
 from safewindow.web.settings import WebSettings
-from tests.e2e.conftest import DESKTOP, PHONE, _free_port
+from tests.e2e.conftest import DESKTOP, PHONE, serve_app
 from tests.web.test_pages_support import consecutive_bookable_days, demo_store, new_patient, today
 
 pytestmark = pytest.mark.browser
@@ -35,19 +31,7 @@ EXPECTED_STATUSES = tuple(f"responded with a status of {status}" for status in (
 
 def serve(sessions: sessionmaker[Session]) -> Iterator[str]:
     """The real application on its own store, served by uvicorn on the loopback interface."""
-    port = _free_port()
-    app = create_app(WebSettings(), sessions=sessions)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=log_config()))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-e2e-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start within 20 s", pytrace=False)
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
+    yield from serve_app(create_app(WebSettings(), sessions=sessions))
 
 
 def open_page(browser: Browser, base_url: str, viewport: dict[str, int]) -> Iterator[Page]:

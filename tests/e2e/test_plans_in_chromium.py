@@ -7,20 +7,16 @@ test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
 from safewindow.services.catalogue import FINAL_WORD
 from safewindow.services.demo_accounts import DEMO_PASSWORD
-from safewindow.web.access_log import log_config
 from safewindow.web.app import create_app
-from tests.e2e.conftest import _free_port
+from tests.e2e.conftest import serve_app
 from tests.web.test_pages_support import demo_store
 
 pytestmark = pytest.mark.browser
@@ -33,19 +29,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real application on the demo store, for this module: it overrides the session-wide server."""
     stores = demo_store(tmp_path_factory.mktemp("e2e-plans"))
     sessions = next(stores)
-    port = _free_port()
-    config = uvicorn.Config(create_app(sessions=sessions), host="127.0.0.1", port=port, log_config=log_config())
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-e2e-plans", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start within 20 s", pytrace=False)
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
+    yield from serve_app(create_app(sessions=sessions))
     next(stores, None)
 
 

@@ -29,7 +29,7 @@ from safewindow.store.account_models import Role
 from safewindow.store.database import make_engine, make_session_factory
 from safewindow.store.demo import load_demo
 from safewindow.store.unit_of_work import UnitOfWork
-from safewindow.web import calendar_routes, fhir_common
+from safewindow.web import dependencies
 from safewindow.web.app import create_app
 from safewindow.web.dependencies import today
 
@@ -86,8 +86,7 @@ def open_clinic(directory: Path) -> Iterator[ClinicApp]:
         uow.commit()
     app = create_app(sessions=sessions)
     app.dependency_overrides[today] = lambda: TODAY
-    app.dependency_overrides[fhir_common.now] = lambda: NOW
-    app.dependency_overrides[calendar_routes.now] = lambda: NOW
+    app.dependency_overrides[dependencies.now] = lambda: NOW
     tokens = {
         who: sign_in(sessions, who, DEMO_PASSWORD)[0]
         for who in (PATIENT, OTHER_PATIENT, FRONT_DESK, PRACTITIONER, ADMIN)
