@@ -42,7 +42,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.clock import now_utc
+from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.knowledge.plan_loader import default_plans
 from safewindow.services.notifications import SenderSettings, discard_reason
+from safewindow.services.recalls import enqueue_due_recalls
 from safewindow.services.webhooks import deliver_due  # webhooks
 from safewindow.store.database import StoreSettings
 from safewindow.store.outbox_models import OutboxMessage
@@ -284,6 +287,8 @@ def run_once(
         outcome = _record(session_factory, claimed, now, error)
         setattr(report, outcome, getattr(report, outcome) + 1)
     deliver_webhooks(session_factory, now, report)  # webhooks
+    # Recalls due today become messages (once each: recall_due keys them by patient, treatment and day).
+    enqueue_due_recalls(session_factory, default_knowledge_base(), default_plans().recalls, now=now)
     return report
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
@@ -38,6 +38,7 @@ from safewindow.domain.weekly_hours import ClinicDay
 from safewindow.services.booking import Booked, Problem, Refused, reschedule
 from safewindow.services.clinic_view import Diary, diary_of, get_clinic, load_clinic
 from safewindow.services.errors import NotFound
+from safewindow.services.notifications import plan_changed
 from safewindow.services.plans import ALL_SLOTS, one_transaction
 from safewindow.store import models
 from safewindow.store.plan_models import PlanVisit
@@ -403,5 +404,26 @@ def apply_move(
                     },
                 )
             )
+            uow.session.flush()
+            change = uow.session.scalar(select(func.max(models.AuditEntry.id)))  # unique per change: the key
+            moved_clinic = done[visit_id].visit.clinic_id
+            lines = [
+                f"- a visit moved from {local_text(was[v], done[v].zone)} to {local_text(moves[v], done[v].zone)}"
+                for v in moves
+            ]
+            for plan_id in plans:
+                plan_changed(
+                    uow.session,
+                    patient_id=patient_id,
+                    clinic_id=moved_clinic,
+                    plan_id=plan_id,
+                    plan_version=int(change or 0),
+                    details=lines,
+                    now=now,
+                )
             uow.commit()
     return tuple(done[v] for v in moves)
+
+
+def local_text(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).strftime("%a %d %b %Y, %H:%M")

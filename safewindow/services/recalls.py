@@ -23,6 +23,7 @@ from safewindow.domain.history import clinic_day
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.planning import Recall
 from safewindow.services.clinic_view import get_clinic, load_patient
+from safewindow.services.notifications import recall_due
 from safewindow.services.slots import OfferedSlot, find_slots_for
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -165,3 +166,36 @@ def recalls_for(
         )
     order = {RecallStatus.OVERDUE: 0, RecallStatus.DUE: 1, RecallStatus.UPCOMING: 2}
     return sorted(items, key=lambda i: (order[i.status], i.due_start, i.patient_id))
+
+
+def enqueue_due_recalls(
+    session_factory: sessionmaker[Session],
+    kb: KnowledgeBase,
+    recalls: Sequence[Recall],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Writes a 'time for your next treatment' message for every recall due or overdue today at each clinic.
+    The worker calls this every round: `recall_due` keeps one message per patient, treatment and due day, so
+    asking again writes nothing new. Returns how many recalls were due."""
+    now = now or now_utc()
+    due = 0
+    with UnitOfWork(session_factory, write=True) as uow:
+        session = uow.session
+        for clinic in session.scalars(select(models.Clinic).order_by(models.Clinic.id)):
+            today = clinic_day(now, clinic_zone(clinic.time_zone))
+            for candidate in _candidates(session, kb, recalls, clinic.id, today):
+                due_start, due_end = candidate.recall.due(candidate.last)
+                if _status(today, due_start, due_end, 0) in (RecallStatus.DUE, RecallStatus.OVERDUE):
+                    due += 1
+                    recall_due(
+                        session,
+                        patient_id=candidate.patient.id,
+                        clinic_id=clinic.id,
+                        treatment_slug=candidate.recall.treatment,
+                        due_on=due_start,
+                        now=now,
+                        kb=kb,
+                    )
+        uow.commit()
+    return due

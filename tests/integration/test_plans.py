@@ -17,10 +17,12 @@ from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.knowledge.plan_loader import default_plans
 from safewindow.services.booking import Refused, book, reschedule
 from safewindow.services.errors import InputError
+from safewindow.services.notifications import Kind as NoticeKind
 from safewindow.services.plans import book_plan, propose_plan
 from safewindow.services.propagation import apply_move, plan_move
 from safewindow.services.recalls import RecallStatus, recalls_for
 from safewindow.store import models
+from safewindow.store.outbox_models import OutboxMessage
 from safewindow.store.plan_models import Plan, PlanVisit
 from safewindow.store.unit_of_work import UnitOfWork
 from tests.integration.invariants import assert_invariants
@@ -270,3 +272,27 @@ def test_recalls_from_what_actually_happened(sessions: sessionmaker[Session], ne
         (touched_up, RecallStatus.OVERDUE),
         (soon, RecallStatus.DUE),
     ]
+
+
+def test_moving_a_planned_visit_tells_the_patient_the_plan_changed(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient(email="plan.patient@example.com")
+    proposal = propose_plan(
+        sessions, KB, PLANS, template="microneedling-series-then-botox", patient_id=patient, clinic_id=CLINIC, now=NOW
+    )
+    booked = book_plan(sessions, KB, proposal, actor="test", now=NOW)
+    with UnitOfWork(sessions) as uow:
+        first = min(
+            uow.session.scalars(select(models.Visit).where(models.Visit.patient_id == patient)),
+            key=lambda v: v.start_at,
+        )
+    # A week later: the second session (23 Dec) is then too soon, so it is re-planned with it.
+    apply_move(sessions, KB, visit_id=first.id, start=first.start_at + timedelta(days=7), actor="test", now=NOW)
+    with UnitOfWork(sessions) as uow:
+        notices = list(
+            uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == str(NoticeKind.PLAN_CHANGED)))
+        )
+    assert [(n.recipient, n.patient_id) for n in notices] == [("plan.patient@example.com", patient)]
+    assert booked.plan_id
+    assert_invariants(sessions, KB, TODAY)
