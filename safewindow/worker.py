@@ -287,9 +287,16 @@ def run_once(
         outcome = _record(session_factory, claimed, now, error)
         setattr(report, outcome, getattr(report, outcome) + 1)
     deliver_webhooks(session_factory, now, report)  # webhooks
-    # Recalls due today become messages (once each: recall_due keys them by patient, treatment and day).
-    enqueue_due_recalls(session_factory, default_knowledge_base(), default_plans().recalls, now=now)
     return report
+
+
+def worker_round(
+    session_factory: sessionmaker[Session], mailer: Mailer, now: datetime, *, sender: SenderSettings | None = None
+) -> RunReport:
+    """One round of the running worker: write the recalls due today as messages (once each: recall_due keys
+    them by patient, treatment and day), then send what is due."""
+    enqueue_due_recalls(session_factory, default_knowledge_base(), default_plans().recalls, now=now)
+    return run_once(session_factory, mailer, now, sender=sender)
 
 
 def run_forever(
@@ -301,7 +308,7 @@ def run_forever(
     on_report: Callable[[RunReport], None] | None = None,
 ) -> None:
     while not stop.is_set():
-        report = run_once(session_factory, mailer, clock())
+        report = worker_round(session_factory, mailer, clock())
         if on_report is not None:
             on_report(report)
         stop.wait(interval)

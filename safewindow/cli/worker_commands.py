@@ -15,7 +15,7 @@ from safewindow.cli.advice_commands import JsonFlag
 from safewindow.cli.output import console, print_json
 from safewindow.cli.store_access import sessions
 from safewindow.clock import now_utc
-from safewindow.worker import FolderMailer, RunReport, SmtpMailer, mailer_from_settings, run_forever, run_once
+from safewindow.worker import FolderMailer, RunReport, SmtpMailer, mailer_from_settings, run_forever, worker_round
 
 
 def _say(report: RunReport, as_json: bool) -> None:
@@ -51,7 +51,7 @@ def worker(
         )
         console.print(f"sending through {where}")
     if once:
-        _say(run_once(session_factory, mailer, now_utc()), as_json)
+        _say(worker_round(session_factory, mailer, now_utc()), as_json)
         return
     stop = threading.Event()
     try:

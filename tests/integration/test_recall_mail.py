@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,7 @@ from safewindow.services.notifications import Kind
 from safewindow.services.recalls import enqueue_due_recalls
 from safewindow.store.outbox_models import OutboxMessage
 from safewindow.store.unit_of_work import UnitOfWork
+from safewindow.worker import FolderMailer, worker_round
 
 # The demo's Claire Penner had Botox at Sumas Mountain on 12 Aug 2026: a recall is due 10 Nov - 10 Dec.
 DURING = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
@@ -33,3 +35,11 @@ def test_a_due_recall_is_written_once(sessions: sessionmaker[Session]) -> None:
     assert [m.recipient for m in first].count("claire.penner@example.com") == 1
     enqueue_due_recalls(sessions, kb, recalls, now=DURING)  # the worker's next round
     assert len(recall_messages(sessions)) == len(first)
+
+
+def test_a_worker_round_sends_the_recall(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    report = worker_round(sessions, FolderMailer(tmp_path), DURING)
+    assert report.sent >= 1
+    sent = [path.read_text() for path in tmp_path.glob("*.eml")]
+    assert any("claire.penner@example.com" in text for text in sent)
+    assert not any(m.sent_at is None for m in recall_messages(sessions))
