@@ -405,6 +405,7 @@ def cancel(
                 ]
             )
         today = clinic_day(now, clinic_zone(visit.clinic.time_zone))
+        kb = knowledge_for_clinic(session, visit.clinic_id, kb)
         _refuse_unless_empty(_dependents(kb, session, visit, None, today))
         visit.status = models.VisitStatus.CANCELLED
         _audit(session, actor, "visit.cancelled", visit)

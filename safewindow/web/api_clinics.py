@@ -226,10 +226,9 @@ def slots(
     sessions = store(request)
     with UnitOfWork(sessions) as uow, found_by_path():
         get_clinic(uow.session, clinic_id)
-        kb = knowledge_for_clinic(uow.session, clinic_id, knowledge_base(request))
     found = find_slots_for(
         sessions,
-        kb,
+        knowledge_base(request),  # the service applies the clinic's rule adjustments
         treatment=treatment.strip(),
         clinic_id=clinic_id,
         patient_id=patient,

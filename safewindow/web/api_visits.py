@@ -33,7 +33,6 @@ from sqlalchemy.orm import Session
 from safewindow.clock import clinic_zone
 from safewindow.domain.rules import Kind
 from safewindow.services.accounts import User
-from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.advice import parse_day
 from safewindow.services.booking import Override, Problem, Refused, book, cancel, reschedule
 from safewindow.services.clinic_view import get_clinic
@@ -238,10 +237,9 @@ def book_visit(request: Request, body: BookIn, user: Changer, idempotency_key: I
     def change() -> tuple[int, dict[str, Any]]:
         with UnitOfWork(sessions) as uow:
             zone = clinic_zone(get_clinic(uow.session, body.clinic).time_zone)
-            kb = knowledge_for_clinic(uow.session, body.clinic, knowledge_base(request))
         result = book(
             sessions,
-            kb,
+            knowledge_base(request),  # the service applies the clinic's rule adjustments
             patient_id=body.patient,
             treatment=body.treatment.strip(),
             clinic_id=body.clinic,
@@ -278,14 +276,14 @@ def reschedule_visit(
     sessions = store(request)
     with UnitOfWork(sessions) as uow:
         visit = visible_visit(uow.session, user, visit_id)
-        clinic_id, zone = visit.clinic_id, clinic_zone(visit.clinic.time_zone)
+        zone = clinic_zone(visit.clinic.time_zone)
 
     def change() -> tuple[int, dict[str, Any]]:
-        with UnitOfWork(sessions) as uow:
-            kb = knowledge_for_clinic(uow.session, clinic_id, knowledge_base(request))
         start = local_time(body.at, zone)
         with found_by_path():
-            result = reschedule(sessions, kb, visit_id=visit_id, start=start, actor=user.actor, override=override)
+            result = reschedule(
+                sessions, knowledge_base(request), visit_id=visit_id, start=start, actor=user.actor, override=override
+            )
         return 200, booked_row(result)
 
     return answer(request, user, idempotency_key, body.model_dump(mode="json"), change)
@@ -300,13 +298,11 @@ def reschedule_visit(
 def cancel_visit(request: Request, visit_id: Id, user: Changer, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     sessions = store(request)
     with UnitOfWork(sessions) as uow:
-        clinic_id = visible_visit(uow.session, user, visit_id).clinic_id
+        visible_visit(uow.session, user, visit_id)
 
     def change() -> tuple[int, dict[str, Any]]:
-        with UnitOfWork(sessions) as uow:
-            kb = knowledge_for_clinic(uow.session, clinic_id, knowledge_base(request))
         with found_by_path():
-            return 200, cancelled_row(cancel(sessions, kb, visit_id=visit_id, actor=user.actor))
+            return 200, cancelled_row(cancel(sessions, knowledge_base(request), visit_id=visit_id, actor=user.actor))
 
     return answer(request, user, idempotency_key, {}, change)
 

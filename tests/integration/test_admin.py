@@ -34,7 +34,7 @@ from safewindow.services.admin import (
     set_opening_hours,
     set_working_hours,
 )
-from safewindow.services.booking import Refused, book
+from safewindow.services.booking import Booked, Refused, book
 from safewindow.services.demo_accounts import DEMO_PASSWORD, ensure_demo_accounts
 from safewindow.services.errors import InputError
 from safewindow.store import models
@@ -77,6 +77,21 @@ def accounts(demo: None, uow: Callable[..., UnitOfWork]) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def kb() -> KnowledgeBase:
     return default_knowledge_base()
+
+
+def botox_for_simran(sessions: sessionmaker[Session], kb: KnowledgeBase, day: date) -> Booked:
+    """The demo's Simran Gill (microneedling on 10 Nov), Botox at 10:00 with the physician."""
+    return book(
+        sessions,
+        kb,
+        patient_id=SIMRAN,
+        treatment="botox",
+        clinic_id=CLINIC,
+        start=local(day),
+        practitioner_id=PHYSICIAN,
+        actor="test",
+        now=NOW,
+    )
 
 
 def interval(kb: KnowledgeBase, rule_id: str = RULE) -> IntervalRule:
@@ -142,30 +157,10 @@ def test_a_tightened_rule_is_logged_audited_and_booked_by(
 
     # Allowed by the knowledge base from 24 Nov, by this clinic from 1 Dec (both Tuesdays, Dr. Brar's days).
     with pytest.raises(Refused) as refused:
-        book(
-            session_factory,
-            here,
-            patient_id=SIMRAN,
-            treatment="botox",
-            clinic_id=CLINIC,
-            start=local(date(2026, 11, 24)),
-            practitioner_id=PHYSICIAN,
-            actor="test",
-            now=NOW,
-        )
+        botox_for_simran(session_factory, here, date(2026, 11, 24))
     assert [p.code for p in refused.value.problems] == [RULE]
     assert "wait until 2026-12-01" in refused.value.problems[0].message
-    booked = book(
-        session_factory,
-        here,
-        patient_id=SIMRAN,
-        treatment="botox",
-        clinic_id=CLINIC,
-        start=local(date(2026, 12, 1)),
-        practitioner_id=PHYSICIAN,
-        actor="test",
-        now=NOW,
-    )
+    booked = botox_for_simran(session_factory, here, date(2026, 12, 1))
     assert booked.visit.id
 
 
@@ -194,17 +189,7 @@ def test_loosening_below_the_source_is_refused_naming_every_field(
 def test_hours_closures_and_staff_never_strand_a_booked_visit(
     demo: None, session_factory: sessionmaker[Session], kb: KnowledgeBase
 ) -> None:
-    visit = book(
-        session_factory,
-        kb,
-        patient_id=SIMRAN,
-        treatment="botox",
-        clinic_id=CLINIC,
-        start=local(date(2026, 12, 1)),
-        practitioner_id=PHYSICIAN,
-        actor="test",
-        now=NOW,
-    ).visit
+    visit = botox_for_simran(session_factory, kb, date(2026, 12, 1)).visit
     weekdays = [Shift(day, time(9), time(17)) for day in (2, 3, 4, 5)]  # no Tuesdays
     with pytest.raises(Refused) as refused:
         set_opening_hours(session_factory, clinic_id=CLINIC, hours=weekdays, actor="x", now=NOW)
