@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.adjustments import (
     AdjustmentRefused,
-    Field,
     RuleAdjustment,
     adjusted,
     apply,
@@ -29,6 +28,7 @@ from safewindow.domain.adjustments import (
 )
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import IntervalRule, SessionLimit
+from safewindow.services.clinic_setup import clinic_setup, rule_adjustments_of
 from safewindow.services.clinic_view import get_clinic
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
@@ -355,18 +355,14 @@ def _log(session: Session, clinic_id: int) -> list[AdjustmentRow]:
     )
 
 
-def _entries(rows: Iterable[AdjustmentRow]) -> list[RuleAdjustment]:
-    known = {field.value: field for field in Field}
-    return [RuleAdjustment(r.rule_id, known[r.field], r.after) for r in rows if r.field in known]
-
-
 def knowledge_for_clinic(session: Session, clinic_id: int, kb: KnowledgeBase) -> KnowledgeBase:
     """The knowledge base as this clinic applies it: `kb` with the clinic's rule adjustments (kb itself when it
-    has none). Booking, moving and slots ask this, so every channel applies the same rules."""
-    rows = _log(session, clinic_id)
-    if not rows:
+    has none, or when there is no such clinic). Booking, moving and slots ask this, so every channel applies
+    the same rules."""
+    try:
+        return clinic_setup(session, clinic_id).knowledge(kb)
+    except NotFound:
         return kb
-    return adjusted(kb, _entries(rows), version=f"{kb.version}+clinic-{clinic_id}.{rows[-1].id}")
 
 
 def rule_adjustments(session: Session, clinic_id: int) -> list[AdjustmentRow]:
@@ -400,7 +396,7 @@ def adjust_rule(
         session = uow.session
         session.execute(select(models.Clinic.id).where(models.Clinic.id == clinic_id).with_for_update())
         get_clinic(session, clinic_id)
-        log = _entries(_log(session, clinic_id))
+        log = rule_adjustments_of(_log(session, clinic_id))
         current = apply(kb, log).get(rule_id, source)
         try:
             rule = check_changes(source, current, changes)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,14 +29,8 @@ from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import Kind
 from safewindow.services.admin import knowledge_for_clinic
-from safewindow.services.clinic_view import (
-    ClinicView,
-    diary_of,
-    load_clinic,
-    load_patient,
-    lock_clinic,
-    permissions_of,
-)
+from safewindow.services.clinic_setup import permissions_of
+from safewindow.services.clinic_view import ClinicView, diary_of, load_clinic, load_patient, lock_clinic
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.notifications import enqueue_for_visit
 from safewindow.store import models
@@ -110,7 +105,7 @@ def _pick(
         else [p for p in view.practitioners if p.qualified_for(offered)]
     )
     if not candidates:
-        raise Refused([Problem("no-qualified-practitioner", f"Nobody at {view.row.name} may do {offered.slug}.")])
+        raise Refused([Problem("no-qualified-practitioner", f"Nobody at {view.name} may do {offered.slug}.")])
     first_refusals: list[Problem] | None = None
     for practitioner in candidates:
         equipment = free_equipment(view.clinic, offered, start)
@@ -202,21 +197,17 @@ def _record_overrides(session: Session, visit: models.Visit, rules: tuple[str, .
 
 
 def _audit(session: Session, actor: str, action: str, visit: models.Visit, **detail: Any) -> None:
-    # Ids and times only: the audit log is read by staff tools, and health data stays in the chart.
-    session.add(
-        models.AuditEntry(
-            actor=actor,
-            action=action,
-            entity="visit",
-            entity_id=str(visit.id),
-            detail={
-                "patient_id": visit.patient_id,
-                "clinic_id": visit.clinic_id,
-                "start": visit.start_at.isoformat(),
-                **detail,
-            },
-        )
-    )
+    # Ids and times only: the audit log is read by staff tools, and health data stays in the chart. A plain
+    # INSERT, not an object: the log is only ever appended to.
+    entry = {
+        "actor": actor,
+        "action": action,
+        "entity": "visit",
+        "entity_id": str(visit.id),
+        "detail": {"patient_id": visit.patient_id, "clinic_id": visit.clinic_id, "start": visit.start_at.isoformat()}
+        | detail,
+    }
+    session.execute(insert(models.AuditEntry), [entry])
 
 
 def book(
@@ -237,9 +228,9 @@ def book(
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         patient, person = load_patient(session, patient_id, lock=True)
-        lock_clinic(session, clinic_id)
-        kb = knowledge_for_clinic(session, clinic_id, kb)  # the clinic's own rule adjustments, on every channel
-        view = load_clinic(session, clinic_id, Interval(start - AROUND, start + AROUND))
+        clinic, setup = lock_clinic(session, clinic_id)
+        kb = setup.knowledge(kb)  # the clinic's own rule adjustments, on every channel
+        view = load_clinic(session, setup, Interval(start - AROUND, start + AROUND))
         offered = view.treatment(treatment, kb)
         practitioner, equipment, problems = _pick(view, offered, start, practitioner_id, person.busy, now)
         advice = advise(
@@ -256,8 +247,8 @@ def book(
         _refuse_unless_empty(problems)
 
         visit = models.Visit(
-            patient_id=patient.id,
-            clinic_id=clinic_id,
+            patient=patient,
+            clinic=clinic,
             treatment_slug=treatment,
             practitioner_id=int(practitioner.id),
             room_id=int(equipment.room.id) if equipment.room else None,
@@ -338,9 +329,9 @@ def reschedule(
         session = uow.session
         visit = _booked_visit(session, visit_id)
         _, person = load_patient(session, visit.patient_id, ignore_visit=visit.id, lock=True)
-        lock_clinic(session, visit.clinic_id)
-        kb = knowledge_for_clinic(session, visit.clinic_id, kb)
-        view = load_clinic(session, visit.clinic_id, Interval(start - AROUND, start + AROUND), ignore_visit=visit.id)
+        _, setup = lock_clinic(session, visit.clinic_id)
+        kb = setup.knowledge(kb)
+        view = load_clinic(session, setup, Interval(start - AROUND, start + AROUND), ignore_visit=visit.id)
         offered = view.treatment(visit.treatment_slug, kb)
         _, equipment, problems = _pick(view, offered, start, visit.practitioner_id, person.busy, now)
         today, day = clinic_day(now, view.zone), clinic_day(start, view.zone)

@@ -6,15 +6,15 @@ Busy times are read for a stretch of time only, so what a use case loads follows
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Row, bindparam, or_, select
+from sqlalchemy.orm import Session
 
 from safewindow.clock import clinic_zone
 from safewindow.domain import availability as domain
@@ -23,24 +23,34 @@ from safewindow.domain.history import PastVisit, clinic_day
 from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.slots import Patient as PatientView
-from safewindow.domain.weekly_hours import WeeklyHours
+from safewindow.services.clinic_setup import ClinicSetup, Version, clinic_setup, locked
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
+from safewindow.store.settings_models import ConfigurationVersion
 
 ACTIVE = tuple(models.ACTIVE_STATUSES)
 
 
 def bc_holidays(years: Iterable[int]) -> dict[date, str]:
     """British Columbia's statutory holidays (the `holidays` package, country CA, subdivision BC)."""
-    return dict(holidays.country_holidays("CA", subdiv="BC", years=list(years)).items())
+    found: dict[date, str] = {}
+    for year in years:
+        found.update(_bc_holidays_in(year))
+    return found
+
+
+@cache
+def _bc_holidays_in(year: int) -> tuple[tuple[date, str], ...]:
+    # Working a year out takes the package a while, and every booking asks: a year's list never changes.
+    return tuple(holidays.country_holidays("CA", subdiv="BC", years=year).items())
 
 
 @dataclass(frozen=True)
 class ClinicView:
     clinic: domain.Clinic
-    row: models.Clinic
+    name: str
     practitioners: tuple[domain.Practitioner, ...]
-    offered: dict[str, domain.OfferedTreatment]
+    offered: Mapping[str, domain.OfferedTreatment]
     policy: domain.BookingPolicy
     holidays: dict[date, str]
 
@@ -55,20 +65,13 @@ class ClinicView:
             return self.offered[slug]
         except KeyError:
             offered = ", ".join(sorted(self.offered)) or "nothing yet"
-            raise InputError("treatment", f"{self.row.name} does not offer {slug!r} (it offers {offered})") from None
+            raise InputError("treatment", f"{self.name} does not offer {slug!r} (it offers {offered})") from None
 
     def practitioner(self, practitioner_id: str) -> domain.Practitioner:
         found = next((p for p in self.practitioners if p.id == practitioner_id), None)
         if found is None:
-            raise InputError("practitioner", f"no practitioner {practitioner_id} works at {self.row.name}")
+            raise InputError("practitioner", f"no practitioner {practitioner_id} works at {self.name}")
         return found
-
-
-def _weekly(rows: Iterable[tuple[int, time, time]]) -> WeeklyHours:
-    days: defaultdict[int, list[tuple[time, time]]] = defaultdict(list)
-    for weekday, start, end in rows:
-        days[weekday].append((start, end))
-    return WeeklyHours.of(days)
 
 
 def _busy(rows: Iterable[tuple[datetime, datetime]]) -> BusyTimes:
@@ -82,154 +85,142 @@ def get_clinic(session: Session, clinic_id: int) -> models.Clinic:
     return clinic
 
 
-def lock_clinic(session: Session, clinic_id: int) -> None:
-    """Take the clinic's row and its practitioners' rows (by id) for this transaction, before busy times are
-    read: the database refuses overlapping visits, but not a broken buffer, so two bookings at one clinic, or
-    of one practitioner anywhere, must not both read the diary before either writes. Locks are always taken
-    patient, visit, clinic, practitioners, so they cannot deadlock. SQLite ignores this: its write
+_STAFF = select(models.PractitionerHours.practitioner_id).where(
+    models.PractitionerHours.clinic_id == bindparam("clinic")
+)
+_LOCKED = (
+    select(models.Clinic, ConfigurationVersion.instance, ConfigurationVersion.version)
+    .select_from(models.Clinic)
+    .join(ConfigurationVersion, ConfigurationVersion.id == 1)  # the one row: read with the lock, no extra query
+    .where(models.Clinic.id == bindparam("clinic"))
+)
+_LOCKED_WITH_STAFF = (
+    _LOCKED.add_columns(models.Practitioner.id)
+    .join(models.Practitioner, models.Practitioner.id.in_(_STAFF))
+    .order_by(models.Practitioner.id)
+    .with_for_update(of=[models.Clinic, models.Practitioner])
+)
+
+
+def lock_clinic(session: Session, clinic_id: int) -> tuple[models.Clinic, ClinicSetup]:
+    """Take the clinic's row and its practitioners' rows for this transaction, before busy times are read, and
+    return the clinic's row and setup: the database refuses overlapping visits, but not a broken buffer, so
+    two bookings at one clinic, or of one practitioner anywhere, must not both read the diary before either
+    writes. Locks are always taken patient, visit, clinic, practitioners (by id), so they cannot deadlock; one
+    statement takes them and reads the configuration version. SQLite ignores the locks: its write
     transactions are serialised already."""
-    session.execute(select(models.Clinic.id).where(models.Clinic.id == clinic_id).with_for_update())
-    staff = select(models.PractitionerHours.practitioner_id).where(models.PractitionerHours.clinic_id == clinic_id)
-    session.execute(
-        select(models.Practitioner.id)
-        .where(models.Practitioner.id.in_(staff))
-        .order_by(models.Practitioner.id)
-        .with_for_update()
-    )
-
-
-def load_clinic(session: Session, clinic_id: int, window: Interval, *, ignore_visit: int | None = None) -> ClinicView:
-    """The clinic as the domain sees it, with busy times within `window` (widen it by the longest buffer).
-    `ignore_visit` leaves one visit out of every busy time: the one being moved."""
-    row = session.scalars(
-        select(models.Clinic)
-        .where(models.Clinic.id == clinic_id)
-        .options(
-            selectinload(models.Clinic.hours),
-            selectinload(models.Clinic.closures),
-            selectinload(models.Clinic.rooms),
-            selectinload(models.Clinic.devices),
-            selectinload(models.Clinic.treatments),
-            selectinload(models.Clinic.policy),
-        )
-    ).one_or_none()
-    if row is None:
+    rows = session.execute(_LOCKED_WITH_STAFF, {"clinic": clinic_id}).all()
+    if not rows:  # nobody works here (an inner join: PostgreSQL locks no row on an outer join's empty side)
+        rows = session.execute(_LOCKED.with_for_update(of=models.Clinic), {"clinic": clinic_id}).all()
+    if not rows:
         raise NotFound("clinic", f"no clinic {clinic_id}")
-    zone = clinic_zone(row.time_zone)
-    first, last = clinic_day(window.start, zone), clinic_day(window.end, zone)
-    kept = {} if row.open_on_holidays else bc_holidays(range(first.year, last.year + 1))
-    closed_days = set(kept)
-    for closure in row.closures:
-        day = max(closure.first_day, first)
-        while day <= min(closure.last_day, last):
-            closed_days.add(day)
-            day += timedelta(days=1)
+    row, instance, number = rows[0][:3]
+    setup = clinic_setup(session, clinic_id, Version(instance, number))
+    locked(session, setup)
+    return row, setup
 
-    staff = select(models.PractitionerHours.practitioner_id).where(models.PractitionerHours.clinic_id == clinic_id)
-    visits = _active_visits(session, window, ignore_visit, clinic_id, staff)
+
+def load_clinic(
+    session: Session,
+    clinic: int | ClinicSetup,
+    window: Interval,
+    *,
+    ignore_visit: int | None = None,
+) -> ClinicView:
+    """The clinic (its id, or its setup as `lock_clinic` gave it) as the domain sees it, with busy times within
+    `window` (widen it by the longest buffer). `ignore_visit` leaves one visit out of every busy time: the one
+    being moved."""
+    setup = clinic if isinstance(clinic, ClinicSetup) else clinic_setup(session, clinic)
+    zone = setup.zone
+    first, last = clinic_day(window.start, zone), clinic_day(window.end, zone)
+    kept = {} if setup.open_on_holidays else bc_holidays(range(first.year, last.year + 1))
+    closed_days = set(kept) | setup.closed_days(first, last)
+
     by_room: defaultdict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     by_device: defaultdict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     by_practitioner: defaultdict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for visit in visits:
-        by_practitioner[visit.practitioner_id].append((visit.start_at, visit.end_at))
-        if visit.room_id is not None:
-            by_room[visit.room_id].append((visit.start_at, visit.end_at))
-        if visit.device_id is not None:
-            by_device[visit.device_id].append((visit.start_at, visit.end_at))
+    for practitioner_id, room_id, device_id, start, end in _active_visits(session, window, ignore_visit, setup):
+        by_practitioner[practitioner_id].append((start, end))
+        if room_id is not None:
+            by_room[room_id].append((start, end))
+        if device_id is not None:
+            by_device[device_id].append((start, end))
 
-    clinic = domain.Clinic(
-        id=str(row.id),
-        zone=zone,
-        opening=_weekly((h.weekday, h.opens, h.closes) for h in row.hours),
-        closures=domain.Closures(dates=frozenset(closed_days)),
-        rooms=tuple(domain.Room(str(r.id), r.kind, busy=_busy(by_room[r.id])) for r in row.rooms),
-        devices=tuple(domain.Device(str(d.id), d.kind, busy=_busy(by_device[d.id])) for d in row.devices),
-    )
-    offered = {
-        t.treatment_slug: domain.OfferedTreatment(
-            t.treatment_slug,
-            t.duration_minutes,
-            t.buffer_before_minutes,
-            t.buffer_after_minutes,
-            frozenset({t.required_permission_id}) if t.required_permission_id else frozenset(),
-            t.required_room_kind,
-            t.required_device_kind,
-        )
-        for t in row.treatments
-        if t.active
-    }
-    policy = row.policy
     return ClinicView(
-        clinic=clinic,
-        row=row,
-        practitioners=_practitioners(session, row.id, window, by_practitioner),
-        offered=offered,
-        policy=domain.BookingPolicy(
-            minimum_notice=timedelta(minutes=policy.min_notice_minutes if policy else 120),
-            horizon_days=policy.horizon_days if policy else 90,
-            step_minutes=policy.slot_step_minutes if policy else 15,
+        clinic=domain.Clinic(
+            id=str(setup.id),
+            zone=zone,
+            opening=setup.opening,
+            closures=domain.Closures(dates=frozenset(closed_days)),
+            rooms=tuple(domain.Room(str(id_), kind, busy=_busy(by_room[id_])) for id_, kind in setup.rooms),
+            devices=tuple(domain.Device(str(id_), kind, busy=_busy(by_device[id_])) for id_, kind in setup.devices),
         ),
+        name=setup.name,
+        practitioners=tuple(p.with_busy(_busy(by_practitioner.get(p.id, ()))) for p in setup.staff),
+        offered=setup.offered,
+        policy=setup.policy,
         holidays=kept,
     )
 
 
-def _active_visits(
-    session: Session, window: Interval, ignore_visit: int | None, clinic_id: int, staff: Select[Any]
-) -> list[models.Visit]:
-    """Visits in the window that hold this clinic's rooms and devices or its practitioners (anywhere)."""
-    query = select(models.Visit).where(
+_HELD = (
+    select(
+        models.Visit.practitioner_id,
+        models.Visit.room_id,
+        models.Visit.device_id,
+        models.Visit.start_at,
+        models.Visit.end_at,
+    )
+    .where(
         models.Visit.status.in_(ACTIVE),
-        models.Visit.start_at < window.end,
-        models.Visit.end_at > window.start,
-        or_(models.Visit.clinic_id == clinic_id, models.Visit.practitioner_id.in_(staff)),
+        models.Visit.start_at < bindparam("end"),
+        models.Visit.end_at > bindparam("start"),
+        models.Visit.id != bindparam("ignore"),  # 0 when none: ids start at 1
     )
-    if ignore_visit is not None:
-        query = query.where(models.Visit.id != ignore_visit)
-    return list(session.scalars(query))
-
-
-def _practitioners(
-    session: Session, clinic_id: int, window: Interval, busy: dict[int, list[tuple[datetime, datetime]]]
-) -> tuple[domain.Practitioner, ...]:
-    """Everyone with hours at this clinic. Their permissions come from their qualifications' grants: who may
-    do what is data. Their visits at every clinic count: one person, one place."""
-    rows = session.scalars(
-        select(models.Practitioner)
-        .where(
-            models.Practitioner.active.is_(True),
-            models.Practitioner.id.in_(
-                select(models.PractitionerHours.practitioner_id).where(models.PractitionerHours.clinic_id == clinic_id)
-            ),
+    .where(
+        or_(
+            models.Visit.clinic_id == bindparam("clinic"),
+            models.Visit.practitioner_id.in_(bindparam("staff", expanding=True)),
         )
-        .options(
-            selectinload(models.Practitioner.hours),
-            selectinload(models.Practitioner.time_off),
-            selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants),
-        )
-        .order_by(models.Practitioner.id)
     )
-    result = []
-    for row in rows:
-        hours: defaultdict[int, list[tuple[int, time, time]]] = defaultdict(list)
-        for shift in row.hours:
-            hours[shift.clinic_id].append((shift.weekday, shift.starts, shift.ends))
-        result.append(
-            domain.Practitioner(
-                id=str(row.id),
-                name=row.name,
-                qualifications=permissions_of(row),
-                hours={str(clinic): _weekly(shifts) for clinic, shifts in hours.items()},
-                time_off=_busy(
-                    (t.start_at, t.end_at) for t in row.time_off if t.start_at < window.end and t.end_at > window.start
-                ),
-                busy=_busy(busy.get(row.id, ())),
-            )
-        )
-    return tuple(result)
+)
 
 
-def permissions_of(practitioner: models.Practitioner) -> frozenset[str]:
-    return frozenset(grant.permission_id for q in practitioner.qualifications for grant in q.grants)
+def _active_visits(
+    session: Session, window: Interval, ignore_visit: int | None, setup: ClinicSetup
+) -> Sequence[Row[int, int | None, int | None, datetime, datetime]]:
+    """Visits in the window that hold this clinic's rooms and devices or its practitioners (anywhere): the
+    columns busy times need, not whole visits."""
+    held = {
+        "start": window.start,
+        "end": window.end,
+        "ignore": ignore_visit or 0,
+        "clinic": setup.id,
+        "staff": list(setup.staff_ids),
+    }
+    return session.execute(_HELD, held).all()
+
+
+# Built once: a booking runs these every time, and building a statement costs more than running it.
+_PATIENT_VISITS = (
+    select(models.Visit.treatment_slug, models.Visit.start_at, models.Visit.end_at, models.Visit.area)
+    .add_columns(models.Clinic.time_zone)
+    .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
+    .where(
+        models.Visit.patient_id == bindparam("patient"),
+        models.Visit.status.in_(ACTIVE),
+        models.Visit.id != bindparam("ignore"),  # 0 when none: ids start at 1
+    )
+    .order_by(models.Visit.start_at)
+)
+_HAD_ELSEWHERE = select(
+    models.PriorTreatment.treatment_slug, models.PriorTreatment.day, models.PriorTreatment.area
+).where(models.PriorTreatment.patient_id == bindparam("patient"))
+_FACTORS = (
+    select(models.PatientFactor.factor_id)
+    .where(models.PatientFactor.patient_id == bindparam("patient"), models.PatientFactor.active.is_(True))
+    .order_by(models.PatientFactor.id)
+)
 
 
 def load_patient(
@@ -242,21 +233,13 @@ def load_patient(
     patient = session.get(models.Patient, patient_id, with_for_update=lock)
     if patient is None:
         raise NotFound("patient", f"no patient {patient_id}")
-    query = (
-        select(models.Visit, models.Clinic.time_zone)
-        .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
-        .where(models.Visit.patient_id == patient_id, models.Visit.status.in_(ACTIVE))
-        .order_by(models.Visit.start_at)
-    )
-    if ignore_visit is not None:
-        query = query.where(models.Visit.id != ignore_visit)
     history, busy = [], []
-    for visit, zone in session.execute(query):
-        history.append(PastVisit(visit.treatment_slug, clinic_day(visit.start_at, clinic_zone(zone)), visit.area))
-        busy.append((visit.start_at, visit.end_at))
-    for prior in session.scalars(select(models.PriorTreatment).where(models.PriorTreatment.patient_id == patient_id)):
-        history.append(PastVisit(prior.treatment_slug, prior.day, prior.area))
-    factors = tuple(f.factor_id for f in patient.factors if f.active)
+    visits = session.execute(_PATIENT_VISITS, {"patient": patient_id, "ignore": ignore_visit or 0})
+    for slug, start, end, area, zone in visits:
+        history.append(PastVisit(slug, clinic_day(start, clinic_zone(zone)), area))
+        busy.append((start, end))
+    history += (PastVisit(*row) for row in session.execute(_HAD_ELSEWHERE, {"patient": patient_id}))
+    factors = tuple(session.scalars(_FACTORS, {"patient": patient_id}))
     return patient, PatientView(history=tuple(history), factors=factors, busy=_busy(busy))
 
 

@@ -23,7 +23,9 @@ from email.utils import parseaddr
 from enum import StrEnum
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from safewindow.clock import clinic_zone, now_utc
@@ -106,16 +108,26 @@ def set_opt_out(session: Session, patient_id: int, opted_out_non_essential: bool
         )
 
 
+WRITTEN = ("kind", "recipient", "subject", "body", "ics", "ics_method", "essential", "patient_id", "visit_id")
+
+
 def _add(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
-    """Adds the messages not already in the outbox: enqueueing one event twice writes it once."""
+    """Writes the messages not already in the outbox, in one statement: enqueueing one event twice writes it
+    once (the delivery key is unique). Returns the ones written."""
     if not messages:
         return []
-    keys = [m.delivery_key for m in messages]
-    existing = set(session.scalars(select(OutboxMessage.delivery_key).where(OutboxMessage.delivery_key.in_(keys))))
-    fresh = [m for m in messages if m.delivery_key not in existing]
-    session.add_all(fresh)
-    session.flush()
-    return fresh
+    now = now_utc()
+    rows = [
+        {**{column: getattr(m, column) for column in WRITTEN}, "due_at": m.due_at, "delivery_key": m.delivery_key}
+        | {"attempts": 0, "created_at": now}
+        for m in messages
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["delivery_key"])
+    # On the connection: rows, not objects, so the ORM has nothing to track.
+    written = set(session.connection().execute(statement.returning(OutboxMessage.delivery_key), rows).scalars())
+    return [m for m in messages if m.delivery_key in written]
 
 
 def _visit_key(visit: models.Visit, what: str) -> str:

@@ -12,7 +12,7 @@ from safewindow.clock import clinic_zone
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.advice import check_factors
 from safewindow.services.booking import Booked
-from safewindow.services.clinic_view import permissions_of
+from safewindow.services.clinic_setup import permissions_of
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork

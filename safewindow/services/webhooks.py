@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import safewindow
 from safewindow.clock import now_utc
+from safewindow.services.clinic_setup import clinic_setup
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -209,22 +210,23 @@ def _instant(at: datetime) -> str:
 def _enqueue(
     session: Session, clinic_id: int, event: str, event_id: str, data: dict[str, Any], now: datetime
 ) -> list[WebhookDelivery]:
-    subscribed = [e for e in endpoints_of(session, clinic_id) if event in e.events]
+    # The clinic's setup holds its endpoints, so a booking at a clinic without any asks nothing more.
+    subscribed = [endpoint for endpoint, events in clinic_setup(session, clinic_id).webhooks if event in events]
     if not subscribed:
         return []
     known = set(
         session.scalars(
             select(WebhookDelivery.endpoint_id).where(
-                WebhookDelivery.event_id == event_id, WebhookDelivery.endpoint_id.in_([e.id for e in subscribed])
+                WebhookDelivery.event_id == event_id, WebhookDelivery.endpoint_id.in_(subscribed)
             )
         )
     )
     body = {"id": event_id, "type": event, "occurred_at": _instant(now), "clinic_id": clinic_id, "data": data}
     payload = json.dumps(body, separators=(",", ":"), sort_keys=True)
     fresh = [
-        WebhookDelivery(endpoint_id=e.id, event=event, event_id=event_id, payload=payload, due_at=now)
-        for e in subscribed
-        if e.id not in known
+        WebhookDelivery(endpoint_id=endpoint, event=event, event_id=event_id, payload=payload, due_at=now)
+        for endpoint in subscribed
+        if endpoint not in known
     ]
     session.add_all(fresh)
     session.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safewindow.clock import now_utc
@@ -52,3 +52,15 @@ class IdempotencyKey(Base):
     status: Mapped[int | None]
     response: Mapped[Any | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class ConfigurationVersion(Base):
+    """One row, bumped by trigger whenever a clinic's setup changes (migration 0008): what a process's copy
+    of the setup is checked against. `instance` tells one database from another that had the same URL."""
+
+    __tablename__ = "configuration_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services import fhir_mapping as fhir
-from safewindow.services.clinic_view import permissions_of
+from safewindow.services.clinic_setup import permissions_of
 from safewindow.store import models
 from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork

@@ -1,0 +1,247 @@
+"""A clinic's setup, kept in memory until it changes: opening hours, closures, rooms, devices, treatments
+offered, booking policy, the practitioners with hours there (their hours everywhere, time off and
+permissions), the clinic's rule adjustments and its webhook endpoints.
+
+Every booking needs all of it, yet it changes a few times a week while bookings come many times a minute:
+reading it from the database each time was most of a booking's cost. Triggers bump one configuration version
+whenever any setup table changes (migration 0008), so no code path can change the setup behind this copy's
+back; a use case reads the version (one tiny query, or inside the clinic's lock) and a new version means a
+fresh read. The copy holds only setup, never a patient or a visit."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from safewindow.clock import clinic_zone
+from safewindow.domain import availability as domain
+from safewindow.domain.adjustments import Field, RuleAdjustment, adjusted
+from safewindow.domain.intervals import BusyTimes, Interval
+from safewindow.domain.knowledge_base import KnowledgeBase
+from safewindow.domain.weekly_hours import WeeklyHours
+from safewindow.services.errors import NotFound
+from safewindow.store import models
+from safewindow.store.settings_models import ConfigurationVersion
+from safewindow.store.settings_models import RuleAdjustment as AdjustmentRow
+from safewindow.store.webhook_models import WebhookEndpoint
+
+
+class Version(NamedTuple):
+    instance: str  # which database: random per schema
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """A practitioner as every booking at the clinic sees them, before their visits are counted."""
+
+    id: int
+    name: str
+    permissions: frozenset[str]
+    hours: Mapping[str, WeeklyHours]  # clinic id -> hours there: their visits anywhere count
+    time_off: BusyTimes
+
+    def with_busy(self, busy: BusyTimes) -> domain.Practitioner:
+        return domain.Practitioner(str(self.id), self.name, self.permissions, self.hours, self.time_off, busy)
+
+
+@dataclass(frozen=True)
+class ClinicSetup:
+    id: int
+    name: str
+    zone: ZoneInfo
+    open_on_holidays: bool
+    opening: WeeklyHours
+    closures: tuple[tuple[date, date], ...]  # first and last day, inclusive
+    rooms: tuple[tuple[int, str], ...]  # id, kind
+    devices: tuple[tuple[int, str], ...]
+    offered: Mapping[str, domain.OfferedTreatment]
+    policy: domain.BookingPolicy
+    staff: tuple[StaffMember, ...]  # by id
+    adjustments: tuple[RuleAdjustment, ...]
+    last_adjustment: int | None  # its id names the clinic's version of the rules
+    webhooks: tuple[tuple[int, frozenset[str]], ...]  # live endpoints: id, the events each subscribes to
+    _knowledge: dict[int, tuple[KnowledgeBase, KnowledgeBase]] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def staff_ids(self) -> tuple[int, ...]:
+        return tuple(member.id for member in self.staff)
+
+    def knowledge(self, kb: KnowledgeBase) -> KnowledgeBase:
+        """`kb` as this clinic applies it: with its rule adjustments (kb itself without any), built once."""
+        if not self.adjustments:
+            return kb
+        known = self._knowledge.get(id(kb))
+        if known is None or known[0] is not kb:  # the base is kept, so its id cannot be reused meanwhile
+            version = f"{kb.version}+clinic-{self.id}.{self.last_adjustment}"
+            known = self._knowledge[id(kb)] = (kb, adjusted(kb, list(self.adjustments), version=version))
+        return known[1]
+
+    def closed_days(self, first: date, last: date) -> set[date]:
+        days = set()
+        for closure_first, closure_last in self.closures:
+            day = max(closure_first, first)
+            while day <= min(closure_last, last):
+                days.add(day)
+                day += timedelta(days=1)
+        return days
+
+
+_kept: dict[tuple[Version, int], ClinicSetup] = {}
+_lock = threading.Lock()
+_LOCKED = "safewindow.locked_clinic_setup"
+KEEP_AT_MOST = 1000  # clinics
+
+
+def current_version(session: Session) -> Version:
+    row = session.execute(select(ConfigurationVersion.instance, ConfigurationVersion.version)).one()
+    return Version(row.instance, row.version)
+
+
+def clinic_setup(session: Session, clinic_id: int, version: Version | None = None) -> ClinicSetup:
+    """The clinic's setup as of `version` (read now when not given): kept, or read and kept. Within a
+    transaction that locked the clinic (`locked`), that setup: what the change was checked against is also
+    what its mail and webhooks go by, and it costs no query."""
+    if version is None:
+        held = session.info.get(_LOCKED)
+        if held is not None and held[0] is session.get_transaction() and held[1].id == clinic_id:
+            setup: ClinicSetup = held[1]
+            return setup
+        version = current_version(session)
+    kept = _kept.get((version, clinic_id))
+    if kept is not None:
+        return kept
+    setup = _read(session, clinic_id)
+    with _lock:
+        stale = [key for key in _kept if key[0].instance == version.instance and key[0].number < version.number]
+        for key in stale:
+            del _kept[key]
+        if len(_kept) >= KEEP_AT_MOST:  # many databases in one process (tests): start again rather than grow
+            _kept.clear()
+        _kept[(version, clinic_id)] = setup
+    return setup
+
+
+def locked(session: Session, setup: ClinicSetup) -> None:
+    """Remember, for the rest of this transaction, the setup of the clinic whose row it locked (booking,
+    moving: use cases that change visits, never the setup)."""
+    session.info[_LOCKED] = (session.get_transaction(), setup)
+
+
+def _weekly(rows: Iterable[tuple[int, time, time]]) -> WeeklyHours:
+    days: defaultdict[int, list[tuple[time, time]]] = defaultdict(list)
+    for weekday, start, end in rows:
+        days[weekday].append((start, end))
+    return WeeklyHours.of(days)
+
+
+def _read(session: Session, clinic_id: int) -> ClinicSetup:
+    row = session.scalars(
+        select(models.Clinic)
+        .where(models.Clinic.id == clinic_id)
+        .options(
+            selectinload(models.Clinic.hours),
+            selectinload(models.Clinic.closures),
+            selectinload(models.Clinic.rooms),
+            selectinload(models.Clinic.devices),
+            selectinload(models.Clinic.treatments),
+            selectinload(models.Clinic.policy),
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("clinic", f"no clinic {clinic_id}")
+    policy = row.policy
+    adjustments = list(
+        session.scalars(select(AdjustmentRow).where(AdjustmentRow.clinic_id == clinic_id).order_by(AdjustmentRow.id))
+    )
+    return ClinicSetup(
+        id=row.id,
+        name=row.name,
+        zone=clinic_zone(row.time_zone),
+        open_on_holidays=row.open_on_holidays,
+        opening=_weekly((h.weekday, h.opens, h.closes) for h in row.hours),
+        closures=tuple((c.first_day, c.last_day) for c in row.closures),
+        rooms=tuple((r.id, r.kind) for r in row.rooms),
+        devices=tuple((d.id, d.kind) for d in row.devices),
+        offered={
+            t.treatment_slug: domain.OfferedTreatment(
+                t.treatment_slug,
+                t.duration_minutes,
+                t.buffer_before_minutes,
+                t.buffer_after_minutes,
+                frozenset({t.required_permission_id}) if t.required_permission_id else frozenset(),
+                t.required_room_kind,
+                t.required_device_kind,
+            )
+            for t in row.treatments
+            if t.active
+        },
+        policy=domain.BookingPolicy(
+            minimum_notice=timedelta(minutes=policy.min_notice_minutes if policy else 120),
+            horizon_days=policy.horizon_days if policy else 90,
+            step_minutes=policy.slot_step_minutes if policy else 15,
+        ),
+        staff=_staff(session, clinic_id),
+        adjustments=tuple(rule_adjustments_of(adjustments)),
+        last_adjustment=adjustments[-1].id if adjustments else None,
+        webhooks=tuple(
+            (endpoint.id, frozenset(endpoint.events))
+            for endpoint in session.scalars(
+                select(WebhookEndpoint)
+                .where(WebhookEndpoint.clinic_id == clinic_id, WebhookEndpoint.deleted_at.is_(None))
+                .order_by(WebhookEndpoint.id)
+            )
+        ),
+    )
+
+
+def rule_adjustments_of(rows: Iterable[AdjustmentRow]) -> list[RuleAdjustment]:
+    known = {field.value: field for field in Field}
+    return [RuleAdjustment(r.rule_id, known[r.field], r.after) for r in rows if r.field in known]
+
+
+def _staff(session: Session, clinic_id: int) -> tuple[StaffMember, ...]:
+    """Everyone active with hours at this clinic. Their permissions come from their qualifications' grants:
+    who may do what is data."""
+    rows = session.scalars(
+        select(models.Practitioner)
+        .where(
+            models.Practitioner.active.is_(True),
+            models.Practitioner.id.in_(
+                select(models.PractitionerHours.practitioner_id).where(models.PractitionerHours.clinic_id == clinic_id)
+            ),
+        )
+        .options(
+            selectinload(models.Practitioner.hours),
+            selectinload(models.Practitioner.time_off),
+            selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants),
+        )
+        .order_by(models.Practitioner.id)
+    )
+    staff = []
+    for row in rows:
+        hours: defaultdict[int, list[tuple[int, time, time]]] = defaultdict(list)
+        for shift in row.hours:
+            hours[shift.clinic_id].append((shift.weekday, shift.starts, shift.ends))
+        staff.append(
+            StaffMember(
+                id=row.id,
+                name=row.name,
+                permissions=permissions_of(row),
+                hours={str(clinic): _weekly(shifts) for clinic, shifts in hours.items()},
+                time_off=BusyTimes.of(Interval(t.start_at, t.end_at) for t in row.time_off),
+            )
+        )
+    return tuple(staff)
+
+
+def permissions_of(practitioner: models.Practitioner) -> frozenset[str]:
+    return frozenset(grant.permission_id for q in practitioner.qualifications for grant in q.grants)
