@@ -218,6 +218,9 @@ def insert_client(
     return outcomes
 
 
+Outcome = tuple[Counter[str], float]
+
+
 def in_threads(work: Callable[[int, float], Counter[str]], clients: int, seconds: float) -> tuple[Counter[str], float]:
     """`clients` threads start together and run `work(client, deadline)`; the outcomes and the seconds taken."""
     barrier = threading.Barrier(clients + 1)
@@ -240,41 +243,62 @@ def in_threads(work: Callable[[int, float], Counter[str]], clients: int, seconds
     return totals, time.perf_counter() - began
 
 
-def sqlite_process(
-    url: str, world: World, client: int, seconds: float, ready: Queue[Any], go: Event, results: Queue[Any]
+def client_process(
+    url: str,
+    world: World,
+    work: str,
+    first: int,
+    threads: int,
+    clients: int,
+    seconds: float,
+    ready: Queue[Any],
+    go: Event,
+    results: Queue[Any],
 ) -> None:
-    engine = make_engine(url)
+    """One process of clients `first` .. `first + threads - 1` of `clients`, each a thread with its own
+    connection from this process's engine, booking or inserting (`work`) until the deadline."""
+    engine = make_engine(url, pool_size=threads, max_overflow=0) if url.startswith("postgresql") else make_engine(url)
     try:
         sessions = make_session_factory(engine)
         kb = default_knowledge_base()
         with UnitOfWork(sessions) as uow:
             uow.session.scalar(select(func.count()).select_from(models.Clinic))
-        ready.put(client)
+        ready.put(first)
         go.wait()
-        results.put(booking_client(sessions, kb, world, client, PROCESSES, time.perf_counter() + seconds))
+
+        def run(client: int, deadline: float) -> Counter[str]:
+            if work == "book":
+                return booking_client(sessions, kb, world, client, clients, deadline)
+            return insert_client(sessions, world, client, clients, deadline)
+
+        outcomes, _ = in_threads(lambda n, deadline: run(first + n, deadline), threads, seconds)
+        results.put(outcomes)
     finally:
         engine.dispose()
 
 
-def in_processes(url: str, world: World, seconds: float) -> tuple[Counter[str], float]:
+def in_processes(url: str, world: World, work: str, processes: int, threads: int, seconds: float) -> Outcome:
+    """`processes` processes of `threads` client threads each start together; the outcomes and the seconds
+    taken. Processes, as a web app's workers are: one interpreter lock per process, not one for all clients."""
     context = multiprocessing.get_context("spawn")
     ready, results, go = context.Queue(), context.Queue(), context.Event()
-    processes = [
-        context.Process(target=sqlite_process, args=(url, world, n, seconds, ready, go, results), daemon=True)
-        for n in range(PROCESSES)
+    clients = processes * threads
+    arguments = [
+        (url, world, work, n * threads, threads, clients, seconds, ready, go, results) for n in range(processes)
     ]
-    for process in processes:
-        process.start()
-    for _ in processes:
+    children = [context.Process(target=client_process, args=a, daemon=True) for a in arguments]
+    for child in children:
+        child.start()
+    for _ in children:
         ready.get(timeout=120)
     go.set()
     began = time.perf_counter()
     totals: Counter[str] = Counter()
-    for _ in processes:
+    for _ in children:
         totals.update(results.get(timeout=seconds + 120))
     elapsed = time.perf_counter() - began
-    for process in processes:
-        process.join(timeout=30)
+    for child in children:
+        child.join(timeout=30)
     return totals, elapsed
 
 
@@ -305,7 +329,7 @@ def summary(outcomes: Counter[str], elapsed: float, what: str = "booked") -> str
     )
 
 
-def postgres(server: str, seconds: float, kb: KnowledgeBase) -> None:
+def postgres(server: str, seconds: float, processes: int) -> None:
     name = f"safewindow_bench_{uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -313,17 +337,11 @@ def postgres(server: str, seconds: float, kb: KnowledgeBase) -> None:
     try:
         url = make_url(server).set(database=name).render_as_string(hide_password=False)
         world = prepare(url)
-        engine = make_engine(url, pool_size=CLIENTS, max_overflow=0)
+        threads = CLIENTS // processes
+        booked, booking_time = in_processes(url, world, "book", processes, threads, seconds)
+        raw, raw_time = in_processes(url, world, "insert", processes, threads, seconds)
+        engine = make_engine(url)
         try:
-            sessions = make_session_factory(engine)
-            booked, booking_time = in_threads(
-                lambda client, deadline: booking_client(sessions, kb, world, client, CLIENTS, deadline),
-                CLIENTS,
-                seconds,
-            )
-            raw, raw_time = in_threads(
-                lambda client, deadline: insert_client(sessions, world, client, CLIENTS, deadline), CLIENTS, seconds
-            )
             overlaps = double_bookings(engine)
         finally:
             engine.dispose()
@@ -332,8 +350,9 @@ def postgres(server: str, seconds: float, kb: KnowledgeBase) -> None:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
     booking_rate, raw_rate = booked["booked"] / booking_time, raw["inserted"] / raw_time
-    print(f"PostgreSQL, {CLIENTS} threads, booking:    {summary(booked, booking_time)}")
-    print(f"PostgreSQL, {CLIENTS} threads, raw INSERT: {summary(raw, raw_time, 'inserted')}")
+    clients = f"{processes * threads} clients ({processes} processes x {threads} threads)"
+    print(f"PostgreSQL, {clients}, booking:    {summary(booked, booking_time)}")
+    print(f"PostgreSQL, {clients}, raw INSERT: {summary(raw, raw_time, 'inserted')}")
     print(f"PostgreSQL ratio booked/s to raw inserts/s: {booking_rate / raw_rate:.3f} (target: at least 0.5)")
     print(f"PostgreSQL double bookings afterwards: {overlaps} (must be 0)")
 
@@ -342,7 +361,7 @@ def sqlite(seconds: float) -> None:
     with tempfile.TemporaryDirectory(prefix="safewindow-bench-") as folder:
         url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         world = prepare(url)
-        booked, elapsed = in_processes(url, world, seconds)
+        booked, elapsed = in_processes(url, world, "book", PROCESSES, 1, seconds)
         engine = make_engine(url)
         try:
             overlaps = double_bookings(engine)
@@ -355,16 +374,20 @@ def sqlite(seconds: float) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each measurement (at most 20)")
-    seconds = min(parser.parse_args(argv).seconds, 20.0)
+    parser.add_argument(
+        "--processes", type=int, default=4, choices=[1, 2, 4, 8, 16, 32, 64], help="processes the 64 clients share"
+    )
+    arguments = parser.parse_args(argv)
+    seconds = min(arguments.seconds, 20.0)
     server = os.environ.get("SAFEWINDOW_TEST_POSTGRES_URL") or DEFAULT_SERVER
-    kb = default_knowledge_base()
-    postgres(server, seconds, kb)
+    postgres(server, seconds, arguments.processes)
     sqlite(seconds)
     shown = make_url(server).render_as_string(hide_password=True)
     print(
         f"{CLINICS} clinics x {PER_CLINIC} physicians and rooms, {PATIENTS:,} patients, {seconds:g} s per "
         f"measurement; python {sys.version.split()[0]}, {os.cpu_count()} CPUs; reproduce: "
-        f"SAFEWINDOW_TEST_POSTGRES_URL={shown} .venv/bin/python bench/booking.py --seconds {seconds:g}"
+        f"SAFEWINDOW_TEST_POSTGRES_URL={shown} .venv/bin/python bench/booking.py --seconds {seconds:g} "
+        f"--processes {arguments.processes}"
     )
 
 

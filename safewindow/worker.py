@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from safewindow.clock import now_utc
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.knowledge.plan_loader import default_plans
+from safewindow.services.attempts import begin_attempt
 from safewindow.services.notifications import SenderSettings, discard_reason
 from safewindow.services.recalls import enqueue_due_recalls
 from safewindow.services.webhooks import deliver_due  # webhooks
@@ -230,12 +231,7 @@ def _claim(session_factory: sessionmaker[Session], message_id: int, now: datetim
             report.discarded += 1
             log.info("outbox message %s discarded: %s", message_id, reason)
             return None
-        if row.claimed_at is not None:
-            report.in_doubt += 1
-            log.warning("outbox message %s: attempt %s has no recorded outcome; sending again", row.id, row.attempts)
-        row.attempts += 1
-        row.claimed_at = now
-        row.due_at = now + backoff(row.attempts)
+        report.in_doubt += begin_attempt(row, now, backoff, "outbox message")
         claimed = Claimed(
             row.id, row.delivery_key, row.recipient, row.subject, row.body, row.ics, row.ics_method, row.attempts
         )

@@ -76,8 +76,9 @@ class ClinicSetup:
         return tuple(member.id for member in self.staff)
 
     def knowledge(self, kb: KnowledgeBase) -> KnowledgeBase:
-        """`kb` as this clinic applies it: with its rule adjustments (kb itself without any), built once."""
-        if not self.adjustments:
+        """`kb` as this clinic applies it: with its rule adjustments (kb itself without any), built once. A
+        knowledge base this made already comes back as it is, so a caller may pass either."""
+        if not self.adjustments or any(made is kb for _, made in self._knowledge.values()):
             return kb
         known = self._knowledge.get(id(kb))
         if known is None or known[0] is not kb:  # the base is kept, so its id cannot be reused meanwhile

@@ -35,6 +35,7 @@ from safewindow.domain.planning import (
 from safewindow.domain.slots import Slot, SlotRequest, find_slots
 from safewindow.domain.weekly_hours import ClinicDay
 from safewindow.knowledge.plan_loader import PlanCatalogue
+from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.booking import Booked, Problem, Refused, book
 from safewindow.services.clinic_view import get_clinic, load_clinic, load_patient
 from safewindow.services.errors import InputError
@@ -140,6 +141,7 @@ def propose_plan(
     with UnitOfWork(session_factory) as uow:
         session = uow.session
         row = get_clinic(session, clinic_id)
+        kb = knowledge_for_clinic(session, clinic_id, kb)  # the clinic's rules, as its bookings will check them
         zone = clinic_zone(row.time_zone)
         today = clinic_day(now, zone)
         first = max(start or today, today)

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import safewindow
 from safewindow.clock import now_utc
+from safewindow.services.attempts import begin_attempt
 from safewindow.services.clinic_setup import clinic_setup
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
@@ -352,12 +353,7 @@ def _claim(
             uow.commit()
             report.discarded += 1
             return None
-        if row.claimed_at is not None:
-            report.in_doubt += 1
-            log.warning("webhook delivery %s: attempt %s has no recorded outcome; sending again", row.id, row.attempts)
-        row.attempts += 1
-        row.claimed_at = now
-        row.due_at = now + backoff(row.attempts)
+        report.in_doubt += begin_attempt(row, now, backoff, "webhook delivery")
         claimed = Claimed(
             row.id, row.event, row.event_id, row.payload, endpoint.url, endpoint.secret, row.attempts, endpoint.id
         )

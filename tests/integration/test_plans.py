@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from safewindow.clock import clinic_zone
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.knowledge.plan_loader import default_plans
+from safewindow.services.admin import adjust_rule
 from safewindow.services.booking import Refused, book, reschedule
 from safewindow.services.errors import InputError
 from safewindow.services.notifications import Kind as NoticeKind
@@ -296,3 +297,30 @@ def test_moving_a_planned_visit_tells_the_patient_the_plan_changed(
     assert [(n.recipient, n.patient_id) for n in notices] == [("plan.patient@example.com", patient)]
     assert booked.plan_id
     assert_invariants(sessions, KB, TODAY)
+
+
+def test_a_proposal_goes_by_the_clinics_tightened_rules(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    """Every channel (the CLI too) passes the knowledge base as shipped: the service applies the clinic's own."""
+    adjust_rule(
+        sessions,
+        KB,
+        clinic_id=CLINIC,
+        rule_id="microneedling-then-botox",
+        changes={"min": "21", "ideal_start": "21 days"},
+        actor="clinic-admin:5",
+        now=NOW,
+    )
+    proposal = propose_plan(
+        sessions,
+        KB,
+        PLANS,
+        template="microneedling-series-then-botox",
+        patient_id=new_patient(),
+        clinic_id=CLINIC,
+        now=NOW,
+    ).as_dict()
+    assert proposal["status"] == "optimal"
+    days = [date.fromisoformat(v["start"][:10]) for v in proposal["visits"]]
+    assert days[3] - days[2] >= timedelta(days=21)  # 14 by the knowledge base, 21 at this clinic
