@@ -1,5 +1,6 @@
-"""Bookings per second through `services.booking.book` with 64 concurrent clients on PostgreSQL (threads, each
-unit of work its own session from one engine whose pool holds a connection per client), next to the raw INSERT
+"""Bookings per second through `services.booking.book` with 64 concurrent clients on PostgreSQL (threads spread
+over --processes processes, as a web app's workers; each process one engine whose pool holds a connection per
+client; each unit of work its own session), next to the raw INSERT
 rate of the same `visits` table in the same run (the same 64 clients, one plain INSERT of a visit that overlaps
 nothing per transaction, no checks) and the ratio (target: booking at least half the raw rate); then bookings
 per second with 8 processes on SQLite (a temporary file, each process its own engine); and, on each database
@@ -14,7 +15,7 @@ refusal is a normal outcome: the diary fills, and a regular may not have botox t
 
 PostgreSQL: a scratch database on the server SAFEWINDOW_TEST_POSTGRES_URL names (default below), dropped at the
 end. Reproduce: SAFEWINDOW_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \
-.venv/bin/python bench/booking.py [--seconds 10]"""
+.venv/bin/python bench/booking.py [--seconds 10] [--processes 4]"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Stretches of time as half-open UTC intervals, and the two operations the slot finder lives on: cutting
-taken time out of free time, and keeping only what two lists share. Both take sorted lists and stay lazy, so
-finding the first slot of a day costs only the intervals that day touches, however long the diary is."""
+taken time out of free time, and keeping only what two lists share. Both take sorted lists and stay lazy. Busy
+times keep an index of the free time between their visits, so cutting out a full diary to find a gap long
+enough for a visit steps over a packed morning in a few lookups, however many visits it holds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 NO_TIME = timedelta(0)
+ENDLESS = timedelta.max  # the free time before a diary's first visit and after its last
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -40,17 +42,21 @@ class Interval:
 @dataclass(frozen=True, slots=True)
 class BusyTimes:
     """The time a practitioner, room, device, clinic or patient is taken: sorted, overlaps merged, and indexed
-    so any stretch is found by bisection. Build it once per resource; queries never scan the whole diary."""
+    so any stretch is found by bisection and any long enough gap by `first_gap`. Build it once per resource;
+    queries never scan the whole diary."""
 
     intervals: tuple[Interval, ...] = ()
     _starts: tuple[datetime, ...] = field(init=False, repr=False, compare=False)
     _ends: tuple[datetime, ...] = field(init=False, repr=False, compare=False)
+    _longest: GapIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         merged = merge(sorted(self.intervals))
         object.__setattr__(self, "intervals", tuple(merged))
         object.__setattr__(self, "_starts", tuple(i.start for i in merged))
         object.__setattr__(self, "_ends", tuple(i.end for i in merged))
+        between = (start - end for end, start in zip(self._ends, self._starts[1:], strict=False))
+        object.__setattr__(self, "_longest", GapIndex.of([ENDLESS, *between, ENDLESS] if merged else [ENDLESS]))
 
     @classmethod
     def of(cls, intervals: Iterable[Interval]) -> BusyTimes:
@@ -65,6 +71,46 @@ class BusyTimes:
     def is_free(self, start: datetime, end: datetime) -> bool:
         first = bisect_right(self._ends, start)
         return first == len(self._starts) or self._starts[first] >= end
+
+    def first_gap(self, index: int, length: timedelta) -> int:
+        """The first gap from gap `index` (0 to `len(intervals)`) on that is at least `length` long. Gap `i` is
+        the free time just before interval `i`; the one after the last interval never ends, so there is one."""
+        return self._longest.first_at_least(index, length)
+
+
+@dataclass(frozen=True, slots=True)
+class GapIndex:
+    """The longest gap in every aligned block of consecutive gaps (a max segment tree: root at 1, leaves from
+    `size`), so the first gap long enough for a visit is found in steps that grow with the logarithm of how
+    many gaps it lies beyond, not with their number. Leaves past the last gap count as endless."""
+
+    size: int
+    tree: tuple[timedelta, ...]
+
+    @classmethod
+    def of(cls, gaps: list[timedelta]) -> GapIndex:
+        """Over `gaps` in order; the last must be endless (the time after a diary's last visit)."""
+        size = 1 << (len(gaps) - 1).bit_length()
+        level = gaps + [ENDLESS] * (size - len(gaps))
+        levels = [level]
+        while len(level) > 1:
+            level = [a if a >= b else b for a, b in zip(level[::2], level[1::2], strict=True)]
+            levels.append(level)
+        return cls(size, (NO_TIME, *(length for level in reversed(levels) for length in level)))
+
+    def first_at_least(self, index: int, length: timedelta) -> int:
+        tree, size = self.tree, self.size
+        node = size + index
+        # Up: past each block too short, to the one right after it, a level higher once it is a right child;
+        # the rightmost block of every level ends in an endless leaf, so this never leaves the tree.
+        while tree[node] < length:
+            node = (node >> 1) + 1 if node & 1 else node + 1
+        # Down: into the left half whenever it holds a gap long enough, as it comes first.
+        while node < size:
+            node <<= 1
+            if tree[node] < length:
+                node += 1
+        return node - size
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
@@ -88,32 +134,44 @@ def subtract(
     shortest: timedelta = NO_TIME,
 ) -> Iterator[Interval]:
     """What is left of the sorted `free` intervals once `taken` is cut out, leaving out pieces shorter than
-    `shortest` (too short for the visit: in a full diary most gaps are, and skipping them is the saving).
+    `shortest` (too short for the visit: in a full diary most gaps are, and the index steps over them unseen).
     Each taken interval reaches `reach_before` earlier and `reach_after` later than it is: a new visit with
     buffers must keep that far off."""
     if not taken.intervals:  # most time off and patient diaries are empty: no extra layer for them
         return iter(free) if shortest <= NO_TIME else (i for i in free if i.end - i.start >= shortest)
-    return _cut(free, taken, reach_before, reach_after, shortest)
+    pieces = leftovers(free, taken, reach_before=reach_before, reach_after=reach_after, shortest=shortest)
+    return (Interval(start, end) for start, end in pieces)
 
 
-def _cut(
-    free: Iterable[Interval], taken: BusyTimes, reach_before: timedelta, reach_after: timedelta, shortest: timedelta
-) -> Iterator[Interval]:
+def leftovers(
+    free: Iterable[Interval],
+    taken: BusyTimes,
+    *,
+    reach_before: timedelta = NO_TIME,
+    reach_after: timedelta = NO_TIME,
+    shortest: timedelta = NO_TIME,
+) -> Iterator[tuple[datetime, datetime]]:
+    """What `subtract` leaves, as (start, end) pairs: the slot finder needs only the bounds of each piece."""
     ends, starts = taken._ends, taken._starts
-    count = len(starts)
+    longest = taken._longest
+    last = len(starts)  # the gap after the last taken interval
+    # A gap between taken intervals leaves `shortest` only if it holds both reaches as well; shorter ones (most
+    # of a full diary) are stepped over through the index, never one by one.
+    wanted = shortest + reach_before + reach_after
     for interval in free:
-        cursor, end = interval.start, interval.end
-        index = bisect_right(ends, cursor - reach_after)
-        while index < count and cursor < end:
-            blocked_from = starts[index] - reach_before
-            if blocked_from >= end:
+        start, end = interval.start, interval.end
+        gap = bisect_right(ends, start - reach_after)  # the first taken interval still reaching past `start`
+        while True:
+            gap = longest.first_at_least(gap, wanted)
+            since = start if gap == 0 else max(start, ends[gap - 1] + reach_after)
+            if since >= end:
                 break
-            if blocked_from > cursor and blocked_from - cursor >= shortest:
-                yield Interval(cursor, blocked_from)
-            cursor = max(cursor, ends[index] + reach_after)
-            index += 1
-        if cursor < end and end - cursor >= shortest:
-            yield interval if cursor == interval.start else Interval(cursor, end)
+            until = end if gap == last else min(end, starts[gap] - reach_before)
+            if since < until and until - since >= shortest:
+                yield since, until
+            if until >= end:
+                break
+            gap += 1
 
 
 def intersect(first: Sequence[Interval], second: Sequence[Interval]) -> list[Interval]:

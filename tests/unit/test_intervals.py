@@ -1,0 +1,117 @@
+"""The busy times' index of gaps and the cut that steps over short gaps with it: written-out examples, and
+properties against a plain walk over every taken interval (the cut as it was before the index), which must
+give exactly the same pieces for any diary, reach and shortest length."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from safewindow.domain.intervals import ENDLESS, BusyTimes, GapIndex, Interval, leftovers, merge, subtract
+
+PROPERTIES = settings(max_examples=300, deadline=None)
+MONDAY = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return MONDAY + timedelta(hours=hour, minutes=minute)
+
+
+def minutes(count: int) -> timedelta:
+    return timedelta(minutes=count)
+
+
+def walked(
+    free: list[Interval], taken: list[Interval], reach_before: timedelta, reach_after: timedelta, shortest: timedelta
+) -> Iterator[tuple[datetime, datetime]]:
+    """The reference: every free interval walked past every merged taken interval, one by one."""
+    merged = merge(sorted(taken))
+    for interval in free:
+        cursor, end = interval.start, interval.end
+        for busy in merged:
+            blocked_from, blocked_until = busy.start - reach_before, busy.end + reach_after
+            if blocked_until <= cursor:
+                continue
+            if blocked_from >= end:
+                break
+            if blocked_from > cursor and blocked_from - cursor >= shortest:
+                yield cursor, blocked_from
+            cursor = max(cursor, blocked_until)
+        if cursor < end and end - cursor >= shortest:
+            yield cursor, end
+
+
+# --- examples --------------------------------------------------------------------------------------------
+
+
+def test_gaps_are_counted_before_each_visit_and_the_last_never_ends() -> None:
+    diary = BusyTimes.of([Interval(at(9), at(10)), Interval(at(10, 30), at(11)), Interval(at(13), at(14))])
+    assert diary.first_gap(0, minutes(60)) == 0  # before 09:00: open-ended
+    assert diary.first_gap(1, minutes(10)) == 1  # 10:00-10:30
+    assert diary.first_gap(1, minutes(60)) == 2  # 11:00-13:00, past the half hour
+    assert diary.first_gap(1, minutes(180)) == 3  # after 14:00: never ends
+    assert BusyTimes().first_gap(0, ENDLESS) == 0
+
+
+def test_a_packed_morning_is_stepped_over_to_the_first_gap_that_fits() -> None:
+    packed = [Interval(at(8, 30 * n), at(8, 30 * n + 25)) for n in range(8)]  # 5-minute gaps, 08:00-11:55
+    diary = BusyTimes.of([*packed, Interval(at(13), at(14))])
+    day = [Interval(at(8), at(17))]
+    found = list(leftovers(day, diary, reach_before=minutes(5), reach_after=minutes(10), shortest=minutes(30)))
+    # 11:55 + 10 minutes of preparation, up to 13:00 - 5 minutes of clean-up; then 14:10 to the end of day.
+    assert found == [(at(12, 5), at(12, 55)), (at(14, 10), at(17))]
+    assert list(subtract(day, diary, reach_before=minutes(5), reach_after=minutes(10), shortest=minutes(30))) == [
+        Interval(at(12, 5), at(12, 55)),
+        Interval(at(14, 10), at(17)),
+    ]
+
+
+# --- properties ------------------------------------------------------------------------------------------
+
+
+@st.composite
+def stretches(draw: st.DrawFn, most: int, longest: int) -> list[Interval]:
+    """Intervals on a 1-minute grain over about a day, many touching or overlapping: merging matters."""
+    found = []
+    for _ in range(draw(st.integers(0, most))):
+        since = draw(st.integers(-120, 26 * 60))
+        found.append(Interval(at(0, since), at(0, since + draw(st.integers(1, longest)))))
+    return found
+
+
+@st.composite
+def sorted_free(draw: st.DrawFn) -> list[Interval]:
+    """Sorted free intervals that never overlap; some touch, as nothing forbids it."""
+    free, cursor = [], draw(st.integers(-60, 6 * 60))
+    for _ in range(draw(st.integers(0, 4))):
+        since = cursor + draw(st.integers(0, 90))
+        cursor = since + draw(st.integers(1, 12 * 60))
+        free.append(Interval(at(0, since), at(0, cursor)))
+    return free
+
+
+reaches = st.integers(0, 40).map(minutes)
+
+
+@PROPERTIES
+@given(sorted_free(), stretches(30, 60), reaches, reaches, st.integers(0, 120).map(minutes))
+def test_the_indexed_cut_leaves_exactly_what_a_walk_past_every_visit_leaves(
+    free: list[Interval], taken: list[Interval], before: timedelta, after: timedelta, shortest: timedelta
+) -> None:
+    diary = BusyTimes.of(taken)
+    expected = list(walked(free, taken, before, after, shortest))
+    found = leftovers(free, diary, reach_before=before, reach_after=after, shortest=shortest)
+    assert list(found) == expected
+    cut = subtract(free, diary, reach_before=before, reach_after=after, shortest=shortest)
+    assert [(piece.start, piece.end) for piece in cut] == expected
+
+
+@PROPERTIES
+@given(st.lists(st.integers(0, 100).map(minutes), max_size=70), st.data())
+def test_the_first_long_enough_gap_is_the_first_a_scan_finds(lengths: list[timedelta], data: st.DataObject) -> None:
+    gaps = [ENDLESS, *lengths, ENDLESS]
+    index = GapIndex.of(gaps)
+    for start in range(len(gaps)):
+        wanted = data.draw(st.integers(0, 110).map(minutes))
+        assert index.first_at_least(start, wanted) == next(n for n in range(start, len(gaps)) if gaps[n] >= wanted)
