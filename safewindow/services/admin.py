@@ -28,7 +28,7 @@ from safewindow.domain.adjustments import (
 )
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import IntervalRule, SessionLimit
-from safewindow.services.clinic_setup import clinic_setup, rule_adjustments_of
+from safewindow.services.clinic_setup import adjustment_log, clinic_setup, rule_adjustments_of
 from safewindow.services.clinic_view import get_clinic
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
@@ -349,12 +349,6 @@ def leave_clinic(
         uow.commit()
 
 
-def _log(session: Session, clinic_id: int) -> list[AdjustmentRow]:
-    return list(
-        session.scalars(select(AdjustmentRow).where(AdjustmentRow.clinic_id == clinic_id).order_by(AdjustmentRow.id))
-    )
-
-
 def knowledge_for_clinic(session: Session, clinic_id: int, kb: KnowledgeBase) -> KnowledgeBase:
     """The knowledge base as this clinic applies it: `kb` with the clinic's rule adjustments (kb itself when it
     has none, or when there is no such clinic). Booking, moving and slots ask this, so every channel applies
@@ -367,7 +361,7 @@ def knowledge_for_clinic(session: Session, clinic_id: int, kb: KnowledgeBase) ->
 
 def rule_adjustments(session: Session, clinic_id: int) -> list[AdjustmentRow]:
     get_clinic(session, clinic_id)
-    return _log(session, clinic_id)
+    return adjustment_log(session, clinic_id)
 
 
 def adjust_rule(
@@ -396,7 +390,7 @@ def adjust_rule(
         session = uow.session
         session.execute(select(models.Clinic.id).where(models.Clinic.id == clinic_id).with_for_update())
         get_clinic(session, clinic_id)
-        log = rule_adjustments_of(_log(session, clinic_id))
+        log = rule_adjustments_of(adjustment_log(session, clinic_id))
         current = apply(kb, log).get(rule_id, source)
         try:
             rule = check_changes(source, current, changes)

@@ -18,7 +18,7 @@ from datetime import date, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from safewindow.clock import clinic_zone
@@ -99,6 +99,10 @@ class ClinicSetup:
 _kept: dict[tuple[Version, int], ClinicSetup] = {}
 _lock = threading.Lock()
 _LOCKED = "safewindow.locked_clinic_setup"
+# Who works at a clinic: anyone with hours there (bind `clinic`).
+STAFF = select(models.PractitionerHours.practitioner_id).where(
+    models.PractitionerHours.clinic_id == bindparam("clinic")
+)
 KEEP_AT_MOST = 1000  # clinics
 
 
@@ -160,9 +164,7 @@ def _read(session: Session, clinic_id: int) -> ClinicSetup:
     if row is None:
         raise NotFound("clinic", f"no clinic {clinic_id}")
     policy = row.policy
-    adjustments = list(
-        session.scalars(select(AdjustmentRow).where(AdjustmentRow.clinic_id == clinic_id).order_by(AdjustmentRow.id))
-    )
+    adjustments = adjustment_log(session, clinic_id)
     return ClinicSetup(
         id=row.id,
         name=row.name,
@@ -193,15 +195,20 @@ def _read(session: Session, clinic_id: int) -> ClinicSetup:
         staff=_staff(session, clinic_id),
         adjustments=tuple(rule_adjustments_of(adjustments)),
         last_adjustment=adjustments[-1].id if adjustments else None,
-        webhooks=tuple(
-            (endpoint.id, frozenset(endpoint.events))
-            for endpoint in session.scalars(
-                select(WebhookEndpoint)
-                .where(WebhookEndpoint.clinic_id == clinic_id, WebhookEndpoint.deleted_at.is_(None))
-                .order_by(WebhookEndpoint.id)
-            )
-        ),
+        webhooks=tuple((endpoint.id, frozenset(endpoint.events)) for endpoint in endpoints_of(session, clinic_id)),
     )
+
+
+def adjustment_log(session: Session, clinic_id: int) -> list[AdjustmentRow]:
+    """The clinic's rule changes, oldest first: the log is the truth, the clinic's rules are derived from it."""
+    query = select(AdjustmentRow).where(AdjustmentRow.clinic_id == clinic_id).order_by(AdjustmentRow.id)
+    return list(session.scalars(query))
+
+
+def endpoints_of(session: Session, clinic_id: int) -> list[WebhookEndpoint]:
+    """The clinic's live webhook endpoints."""
+    query = select(WebhookEndpoint).where(WebhookEndpoint.clinic_id == clinic_id, WebhookEndpoint.deleted_at.is_(None))
+    return list(session.scalars(query.order_by(WebhookEndpoint.id)))
 
 
 def rule_adjustments_of(rows: Iterable[AdjustmentRow]) -> list[RuleAdjustment]:
@@ -216,16 +223,15 @@ def _staff(session: Session, clinic_id: int) -> tuple[StaffMember, ...]:
         select(models.Practitioner)
         .where(
             models.Practitioner.active.is_(True),
-            models.Practitioner.id.in_(
-                select(models.PractitionerHours.practitioner_id).where(models.PractitionerHours.clinic_id == clinic_id)
-            ),
+            models.Practitioner.id.in_(STAFF),
         )
         .options(
             selectinload(models.Practitioner.hours),
             selectinload(models.Practitioner.time_off),
             selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants),
         )
-        .order_by(models.Practitioner.id)
+        .order_by(models.Practitioner.id),
+        {"clinic": clinic_id},
     )
     staff = []
     for row in rows:

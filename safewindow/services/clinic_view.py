@@ -23,7 +23,7 @@ from safewindow.domain.history import PastVisit, clinic_day
 from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.slots import Patient as PatientView
-from safewindow.services.clinic_setup import ClinicSetup, Version, clinic_setup, locked
+from safewindow.services.clinic_setup import STAFF, ClinicSetup, Version, clinic_setup, locked
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
 from safewindow.store.settings_models import ConfigurationVersion
@@ -85,9 +85,6 @@ def get_clinic(session: Session, clinic_id: int) -> models.Clinic:
     return clinic
 
 
-_STAFF = select(models.PractitionerHours.practitioner_id).where(
-    models.PractitionerHours.clinic_id == bindparam("clinic")
-)
 _LOCKED = (
     select(models.Clinic, ConfigurationVersion.instance, ConfigurationVersion.version)
     .select_from(models.Clinic)
@@ -96,7 +93,7 @@ _LOCKED = (
 )
 _LOCKED_WITH_STAFF = (
     _LOCKED.add_columns(models.Practitioner.id)
-    .join(models.Practitioner, models.Practitioner.id.in_(_STAFF))
+    .join(models.Practitioner, models.Practitioner.id.in_(STAFF))
     .order_by(models.Practitioner.id)
     .with_for_update(of=[models.Clinic, models.Practitioner])
 )

@@ -108,7 +108,10 @@ def set_opt_out(session: Session, patient_id: int, opted_out_non_essential: bool
         )
 
 
-WRITTEN = ("kind", "recipient", "subject", "body", "ics", "ics_method", "essential", "patient_id", "visit_id")
+WRITTEN = (
+    "kind", "recipient", "subject", "body", "ics", "ics_method", "essential", "patient_id", "visit_id", "due_at",
+    "delivery_key",
+)  # fmt: skip
 
 
 def _add(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]:
@@ -117,11 +120,7 @@ def _add(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]
     if not messages:
         return []
     now = now_utc()
-    rows = [
-        {**{column: getattr(m, column) for column in WRITTEN}, "due_at": m.due_at, "delivery_key": m.delivery_key}
-        | {"attempts": 0, "created_at": now}
-        for m in messages
-    ]
+    rows = [{column: getattr(m, column) for column in WRITTEN} | {"attempts": 0, "created_at": now} for m in messages]
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["delivery_key"])

@@ -150,16 +150,6 @@ def register(
     return Registered(endpoint, endpoint.secret)
 
 
-def endpoints_of(session: Session, clinic_id: int) -> list[WebhookEndpoint]:
-    return list(
-        session.scalars(
-            select(WebhookEndpoint)
-            .where(WebhookEndpoint.clinic_id == clinic_id, WebhookEndpoint.deleted_at.is_(None))
-            .order_by(WebhookEndpoint.id)
-        )
-    )
-
-
 def endpoint_of(session: Session, clinic_id: int, endpoint_id: int) -> WebhookEndpoint:
     """The clinic's live endpoint; another clinic's is 'not found' like one that never was."""
     endpoint = session.get(WebhookEndpoint, endpoint_id)

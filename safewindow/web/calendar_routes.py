@@ -32,6 +32,7 @@ from safewindow.services.calendar_files import (
     revoke_feed_token,
     revoke_feeds_of,
 )
+from safewindow.services.clinic_setup import endpoints_of
 from safewindow.services.errors import NotFound as ServiceNotFound
 from safewindow.store import models
 from safewindow.store.account_models import Role
@@ -210,7 +211,7 @@ async def create_webhook(request: Request, body: WebhookIn, user: AdminDep) -> J
 @webhooks_router.get("")
 def list_webhooks(request: Request, user: AdminDep) -> JSONResponse:
     with UnitOfWork(store(request)) as uow:
-        return JSONResponse([_endpoint_row(e) for e in webhooks.endpoints_of(uow.session, _clinic_of(user))])
+        return JSONResponse([_endpoint_row(e) for e in endpoints_of(uow.session, _clinic_of(user))])
 
 
 def _or_404(error: ServiceNotFound) -> NotFound:
