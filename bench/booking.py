@@ -2,7 +2,9 @@
 over --processes processes, as a web app's workers; each process one engine whose pool holds a connection per
 client; each unit of work its own session), next to the raw INSERT
 rate of the same `visits` table in the same run (the same 64 clients, one plain INSERT of a visit that overlaps
-nothing per transaction, no checks) and the ratio (target: booking at least half the raw rate); then bookings
+nothing per transaction, no checks) and the ratio (target: booking at least half the raw rate); how fast one
+worker then writes those bookings' mail (notice with calendar file, reminders, aftercare: the work a booking
+records but leaves to the worker, so it is not hidden from the figures); then bookings
 per second with 8 processes on SQLite (a temporary file, each process its own engine); and, on each database
 afterwards, the visits that overlap another active visit of the same practitioner, room, device or patient
 (must be 0).
@@ -48,9 +50,11 @@ from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.booking import Refused, book
 from safewindow.services.clinic_view import bc_holidays
+from safewindow.services.notifications import write_mail_for_changes
 from safewindow.store import migrate, models
 from safewindow.store.database import make_engine, make_session_factory
 from safewindow.store.demo import load_demo
+from safewindow.store.outbox_models import VisitChange
 from safewindow.store.unit_of_work import UnitOfWork
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -312,6 +316,21 @@ def double_bookings(engine: Engine) -> int:
     return total
 
 
+def write_mail(url: str) -> tuple[int, int, float]:
+    """One worker's first step over every change the booking run recorded: changes, messages, seconds."""
+    engine = make_engine(url)
+    try:
+        sessions = make_session_factory(engine)
+        with UnitOfWork(sessions) as uow:
+            changes = uow.session.scalar(select(func.count()).select_from(VisitChange)) or 0
+        kb, batch = default_knowledge_base(), 500
+        began = time.perf_counter()
+        messages = sum(write_mail_for_changes(sessions, kb=kb, batch=batch) for _ in range(-(-changes // batch)))
+        return changes, messages, time.perf_counter() - began
+    finally:
+        engine.dispose()
+
+
 def prepare(url: str) -> World:
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -340,6 +359,7 @@ def postgres(server: str, seconds: float, processes: int) -> None:
         world = prepare(url)
         threads = CLIENTS // processes
         booked, booking_time = in_processes(url, world, "book", processes, threads, seconds)
+        changes, messages, mail_time = write_mail(url)
         raw, raw_time = in_processes(url, world, "insert", processes, threads, seconds)
         engine = make_engine(url)
         try:
@@ -355,6 +375,10 @@ def postgres(server: str, seconds: float, processes: int) -> None:
     print(f"PostgreSQL, {clients}, booking:    {summary(booked, booking_time)}")
     print(f"PostgreSQL, {clients}, raw INSERT: {summary(raw, raw_time, 'inserted')}")
     print(f"PostgreSQL ratio booked/s to raw inserts/s: {booking_rate / raw_rate:.3f} (target: at least 0.5)")
+    print(
+        f"PostgreSQL, one worker writing those bookings' mail: {changes / mail_time:8.1f} changes/s "
+        f"({changes} changes, {messages} messages in {mail_time:.1f} s)"
+    )
     print(f"PostgreSQL double bookings afterwards: {overlaps} (must be 0)")
 
 

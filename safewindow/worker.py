@@ -1,6 +1,10 @@
-"""The worker: sends due outbox messages, retrying failures with exponential backoff.
+"""The worker: writes the mail of recorded visit changes, then sends due outbox messages, retrying failures
+with exponential backoff.
 
-Each message goes through three short steps, each its own transaction or none:
+Each round first turns every recorded booking, move and cancellation into its messages (notice, reminders,
+aftercare: services/notifications.py, `write_mail_for_changes`). A message of a visit whose newer change is
+still to be written waits for it, so an old reminder never goes out after a move. Each message then goes
+through three short steps, each its own transaction or none:
 1. claim: lock the row, check it is still due and unsent (and still wanted: opt-out, cancelled visit), count
    the attempt, set `claimed_at`, and push `due_at` back by the backoff; commit. Another worker, or this one
    restarted, will not pick it up again before that time.
@@ -45,7 +49,7 @@ from safewindow.clock import now_utc
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.knowledge.plan_loader import default_plans
 from safewindow.services.attempts import begin_attempt
-from safewindow.services.notifications import SenderSettings, discard_reason
+from safewindow.services.notifications import SenderSettings, change_waiting, discard_reason, write_mail_for_changes
 from safewindow.services.recalls import enqueue_due_recalls
 from safewindow.services.webhooks import deliver_due  # webhooks
 from safewindow.store.database import StoreSettings
@@ -166,6 +170,7 @@ class Claimed:
 
 @dataclass(slots=True)
 class RunReport:
+    written: int = 0  # messages written from visit changes
     sent: int = 0
     failed: int = 0  # will be retried
     gave_up: int = 0
@@ -224,6 +229,8 @@ def _claim(session_factory: sessionmaker[Session], message_id: int, now: datetim
         row = uow.session.get(OutboxMessage, message_id, with_for_update=True)
         if row is None or row.sent_at is not None or row.gave_up_at is not None or row.due_at > now:
             return None  # another worker has it, or a move or cancellation removed it
+        if row.visit_id is not None and change_waiting(uow.session, row.visit_id):
+            return None  # the visit changed after this round wrote its mail: the next round sees what holds
         reason = discard_reason(uow.session, row, now)
         if reason is not None:
             uow.session.delete(row)
@@ -265,9 +272,10 @@ def run_once(
     sender: SenderSettings | None = None,
     batch: int = BATCH,
 ) -> RunReport:
-    """Send what is due at `now`, each message claimed, sent and recorded on its own."""
+    """Write the mail of recorded visit changes, then send what is due at `now`, each message claimed, sent
+    and recorded on its own."""
     sender = sender or SenderSettings()
-    report = RunReport()
+    report = RunReport(written=write_mail_for_changes(session_factory, sender=sender))
     for message_id_ in _due(session_factory, now, batch):
         claimed = _claim(session_factory, message_id_, now, report)
         if claimed is None:

@@ -32,7 +32,7 @@ from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.clinic_setup import permissions_of
 from safewindow.services.clinic_view import ClinicView, diary_of, load_clinic, load_patient, lock_clinic
 from safewindow.services.errors import InputError, NotFound
-from safewindow.services.notifications import enqueue_for_visit
+from safewindow.services.notifications import record_visit_change
 from safewindow.store import models
 from safewindow.store.conflicts import overlapping_resource
 from safewindow.store.unit_of_work import UnitOfWork
@@ -263,7 +263,7 @@ def book(
         overridden = tuple(r.rule for r in blocks)
         _record_overrides(session, visit, overridden, override)
         _audit(session, actor, "visit.booked", visit, overrides=list(overridden))
-        enqueue_for_visit(session, visit, "booked", now=now, kb=kb)  # in this transaction: sent if and only if booked
+        record_visit_change(session, visit, "booked", now=now)  # in this transaction: told if and only if booked
         uow.commit()
         warnings = tuple(r for r in advice.reasons if r.severity is Severity.WARN)
         return Booked(visit, view.zone, warnings, overridden)
@@ -352,7 +352,7 @@ def reschedule(
         overridden = tuple(r.rule for r in blocks)
         _record_overrides(session, visit, overridden, override)
         _audit(session, actor, "visit.rescheduled", visit, was=was.isoformat(), overrides=list(overridden))
-        enqueue_for_visit(session, visit, "rescheduled", now=now, kb=kb, was=was)
+        record_visit_change(session, visit, "rescheduled", now=now, was=was)
         uow.commit()
         return Booked(visit, view.zone, tuple(r for r in advice.reasons if r.severity is Severity.WARN), overridden)
 
@@ -400,6 +400,6 @@ def cancel(
         _refuse_unless_empty(_dependents(kb, session, visit, None, today))
         visit.status = models.VisitStatus.CANCELLED
         _audit(session, actor, "visit.cancelled", visit)
-        enqueue_for_visit(session, visit, "cancelled", now=now)
+        record_visit_change(session, visit, "cancelled", now=now)
         uow.commit()
         return visit

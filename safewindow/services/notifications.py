@@ -1,7 +1,11 @@
-"""What a change to a visit tells the patient, written to the outbox in the caller's transaction.
+"""What a change to a visit tells the patient: recorded with the change, written as mail by the worker.
 
-`enqueue_for_visit(session, visit, event)` runs inside the booking, move or cancellation, after its flush: the
-messages exist exactly when the change is committed, and a rollback leaves none. The worker sends them later.
+`record_visit_change(session, visit, event)` runs inside the booking, move or cancellation, after its flush:
+it writes one `VisitChange` row (and the clinic's webhook deliveries), so the change to tell exists exactly
+when the visit's change is committed, and a rollback leaves none. The worker's `write_mail_for_changes` then
+writes each change's messages into the outbox and deletes the change, in one transaction, before it sends what
+is due. The mail is rendered there, not in the booking, because the booking holds the clinic's lock: e-mail
+bodies and calendar files would make every other booking at the clinic wait.
 
 Which mail is essential (sent whatever the patient's preference):
 - booked, moved and cancelled notices: they change what the patient agreed to, and carry the calendar file;
@@ -11,7 +15,8 @@ Non-essential, and never sent to a patient who opted out: reminders 48 and 2 hou
 confirmation and its calendar entry already hold the time) and recalls ("time for your next treatment").
 
 A move or a cancellation first removes every not-yet-sent message of the visit: reminders and aftercare for a
-time that no longer holds, and a notice about a state the visit has left. Delivery keys name the visit's
+time that no longer holds, and a notice about a state the visit has left. A change that a later change of the
+same visit already supersedes writes nothing: the later one says what holds. Delivery keys name the visit's
 version, so the moved visit's messages are new ones. Bodies are patient-facing text, in our words; they stay
 in the outbox and are never logged."""
 
@@ -23,10 +28,10 @@ from email.utils import parseaddr
 from enum import StrEnum
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import delete
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.aftercare import CALL_NOW, AftercareDay, AftercareTimeline, aftercare_timeline
@@ -34,11 +39,14 @@ from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services import webhooks
 from safewindow.services.calendar_files import Method, calendar_visit, invitation
+from safewindow.services.clinic_setup import clinic_setup
 from safewindow.store import models
-from safewindow.store.outbox_models import NotificationPreference, OutboxMessage
+from safewindow.store.outbox_models import NotificationPreference, OutboxMessage, VisitChange
+from safewindow.store.unit_of_work import UnitOfWork
 
 REMINDERS = (("reminder-48h", timedelta(hours=48)), ("reminder-2h", timedelta(hours=2)))
 RECALL_TIME = time(9, 0)
+BATCH = 100  # visit changes written as mail per round of the worker
 CONCERNS = "If you have any concerns, contact {clinic}."
 FINAL_WORD = "A qualified practitioner makes the final decision about your care."
 
@@ -238,7 +246,68 @@ def _aftercare(visit: models.Visit, kb: KnowledgeBase, base: dict[str, object], 
     return messages
 
 
-def enqueue_for_visit(
+def record_visit_change(
+    session: Session, visit: models.Visit, event: VisitEvent | str, *, now: datetime, was: datetime | None = None
+) -> None:
+    """In the caller's open transaction (never committed here), after the change: the clinic's webhook
+    deliveries, and one row from which the worker writes the patient's mail. `was`: a moved visit's former
+    start, for the patient's sake."""
+    event = VisitEvent(event)
+    session.flush()  # the visit's version must be the one being committed: it names the event
+    webhooks.enqueue_visit_event(session, visit, str(event), now=now, was=was)  # webhooks: the clinic's systems
+    change = {"visit_id": visit.id, "visit_version": visit.version, "event": str(event), "was": was, "happened_at": now}
+    session.execute(insert(VisitChange), [change])  # a plain INSERT: nothing for the ORM to track
+
+
+def write_mail_for_changes(
+    session_factory: sessionmaker[Session],
+    *,
+    kb: KnowledgeBase | None = None,
+    sender: SenderSettings | None = None,
+    batch: int = BATCH,
+) -> int:
+    """The worker's first step: each recorded visit change, oldest first, becomes its messages in the outbox
+    and is deleted, one transaction per change. Returns the messages written. Safe to run in several workers
+    at once: a change another worker holds is skipped, and the visit's row lock keeps the changes of one visit
+    in order."""
+    kb, sender = kb or default_knowledge_base(), sender or SenderSettings()
+    with UnitOfWork(session_factory) as uow:
+        waiting = list(uow.session.scalars(select(VisitChange.id).order_by(VisitChange.id).limit(batch)))
+    written = 0
+    for change_id in waiting:
+        with UnitOfWork(session_factory, write=True) as uow:
+            session = uow.session
+            change = session.get(VisitChange, change_id, with_for_update={"skip_locked": True})
+            if change is None:
+                continue  # another worker has it, or had it
+            visit = session.get(models.Visit, change.visit_id, with_for_update=True)
+            superseded = session.scalar(
+                select(exists().where(VisitChange.visit_id == change.visit_id, VisitChange.id > change.id))
+            )
+            if visit is not None and not superseded:
+                clinic_kb = clinic_setup(session, visit.clinic_id).knowledge(kb)
+                written += len(
+                    write_visit_mail(
+                        session,
+                        visit,
+                        change.event,
+                        now=change.happened_at,
+                        kb=clinic_kb,
+                        was=change.was,
+                        sender=sender,
+                    )
+                )
+            session.delete(change)
+            uow.commit()
+    return written
+
+
+def change_waiting(session: Session, visit_id: int) -> bool:
+    """Whether a change of the visit still waits to be written as mail: its older messages may be stale."""
+    return bool(session.scalar(select(exists().where(VisitChange.visit_id == visit_id))))
+
+
+def write_visit_mail(
     session: Session,
     visit: models.Visit,
     event: VisitEvent | str,
@@ -248,12 +317,12 @@ def enqueue_for_visit(
     was: datetime | None = None,
     sender: SenderSettings | None = None,
 ) -> list[OutboxMessage]:
-    """The messages `event` ("booked" | "rescheduled" | "cancelled") causes for `visit`, added to the caller's
-    open transaction (never committed here). `was` is a moved visit's former start, for the patient's sake."""
+    """The messages `event` ("booked" | "rescheduled" | "cancelled") causes for `visit` as it is, as of `now`
+    (when the change happened: reminders and aftercare already past then are left out), added to the caller's
+    open transaction (never committed here). Returns the ones written: a message already in the outbox is not
+    written twice."""
     event = VisitEvent(event)
     now, kb, sender = now or now_utc(), kb or default_knowledge_base(), sender or SenderSettings()
-    session.flush()  # the visit's version must be the one being committed: it names the messages
-    webhooks.enqueue_visit_event(session, visit, str(event), now=now, was=was)  # webhooks: the clinic's systems
     if event is not VisitEvent.BOOKED:
         session.execute(
             delete(OutboxMessage).where(OutboxMessage.visit_id == visit.id, OutboxMessage.sent_at.is_(None))

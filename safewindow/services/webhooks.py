@@ -2,7 +2,7 @@
 
 A clinic admin registers a URL for some of the events `visit.booked`, `visit.rescheduled`, `visit.cancelled`
 and `recall.due`, and gets its signing secret once. Each event writes one delivery per subscribed URL in the
-transaction of the change it reports (`enqueue_visit_event`, called by notifications.enqueue_for_visit, and
+transaction of the change it reports (`enqueue_visit_event`, called by notifications.record_visit_change, and
 `enqueue_recall_due`, called by notifications.recall_due): it exists if and only if the change was committed.
 The worker then sends it as it sends e-mail (claim, send, record; retried with backoff; see safewindow/worker.py)
 and logs each attempt with the receiver's status and the first RESPONSE_CHARS characters of its answer.

@@ -1,8 +1,11 @@
-"""Messages waiting to go out, patients' mail preferences, and calendar feeds.
+"""Messages waiting to go out, the visit changes they are written from, patients' mail preferences, and
+calendar feeds.
 
-The outbox is written in the same transaction as the change that causes a message (a booking, a move), so a
-message exists exactly when its change was committed; the worker sends it later. Bodies are patient-facing
-text and stay in the database: never in application logs."""
+A booking, move or cancellation writes one `VisitChange` in its own transaction, so the change to tell the
+patient about exists exactly when the visit's change was committed. The worker writes the change's messages
+(notice, reminders, aftercare) into the outbox and deletes the change in one transaction, then sends what is
+due. Rendering mail is kept out of the booking because the booking holds the clinic's lock. Bodies are
+patient-facing text and stay in the database: never in application logs."""
 
 from __future__ import annotations
 
@@ -54,6 +57,24 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     gave_up_at: Mapped[datetime | None]  # a permanent refusal, or too many attempts
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class VisitChange(Base):
+    """A visit was booked, moved or cancelled, and its mail is still to be written (services/notifications.py,
+    `write_mail_for_changes`). `was`: a moved visit's former start, which the patient's notice names."""
+
+    __tablename__ = "visit_changes"
+    __table_args__ = (
+        CheckConstraint("event IN ('booked', 'rescheduled', 'cancelled')", name="known_event"),
+        Index("ix_visit_changes_visit_id", "visit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    visit_version: Mapped[int]
+    event: Mapped[str] = mapped_column(String(16))
+    was: Mapped[datetime | None]
+    happened_at: Mapped[datetime]
 
 
 class NotificationPreference(Base):

@@ -1,5 +1,6 @@
-"""The outbox on real SQLite and PostgreSQL: messages are written in the caller's transaction, a move or a
-cancellation drops what was pending for the visit, and the opt-out holds back non-essential mail only.
+"""The outbox on real SQLite and PostgreSQL: a change to a visit is recorded in the caller's transaction and
+written as mail by the worker's first step, a move or a cancellation drops what was pending for the visit, and
+the opt-out holds back non-essential mail only.
 Times are local Abbotsford times; the demo's clinic 1 opens Tue-Sat 09-17 and is on UTC-7."""
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ from safewindow.services.calendar_files import (
 )
 from safewindow.services.notifications import (
     FINAL_WORD,
-    enqueue_for_visit,
     plan_changed,
     recall_due,
+    record_visit_change,
     set_opt_out,
+    write_mail_for_changes,
+    write_visit_mail,
 )
 from safewindow.store import models
-from safewindow.store.outbox_models import CalendarFeed, OutboxMessage, OwnerKind
+from safewindow.store.outbox_models import CalendarFeed, OutboxMessage, OwnerKind, VisitChange
 from safewindow.store.unit_of_work import UnitOfWork
+from safewindow.worker import RunReport, _claim
 
 KB = default_knowledge_base()
 ZONE = clinic_zone("America/Vancouver")
@@ -60,11 +64,11 @@ def asha(new_patient: Callable[..., int]) -> Callable[..., int]:
 
 
 def booked(sessions: sessionmaker[Session], patient: int, treatment: str, at: str) -> int:
-    """Book, then enqueue as booking does in its own transaction (idempotent if booking already did)."""
+    """Book, then write the booking's mail as the worker's first step does."""
     visit = book(
         sessions, KB, patient_id=patient, treatment=treatment, clinic_id=CLINIC, start=local(at), actor="t", now=NOW
     ).visit
-    enqueue(sessions, visit.id, "booked")
+    write_mail_for_changes(sessions, kb=KB)
     return visit.id
 
 
@@ -72,9 +76,15 @@ def enqueue(sessions: sessionmaker[Session], visit_id: int, event: str, **extra:
     with UnitOfWork(sessions, write=True) as uow:
         visit = uow.session.get(models.Visit, visit_id)
         assert visit is not None
-        keys = [m.delivery_key for m in enqueue_for_visit(uow.session, visit, event, now=NOW, **extra)]  # type: ignore[arg-type]
+        keys = [m.delivery_key for m in write_visit_mail(uow.session, visit, event, now=NOW, **extra)]  # type: ignore[arg-type]
         uow.commit()
         return keys
+
+
+def changes(sessions: sessionmaker[Session]) -> list[tuple[int, int, str]]:
+    with UnitOfWork(sessions) as uow:
+        rows = uow.session.scalars(select(VisitChange).order_by(VisitChange.id))
+        return [(c.visit_id, c.visit_version, c.event) for c in rows]
 
 
 def pending(sessions: sessionmaker[Session], **where: object) -> list[OutboxMessage]:
@@ -140,11 +150,12 @@ def test_enqueueing_the_same_event_twice_writes_it_once(
     assert len(pending(sessions, visit_id=visit)) == before
 
 
-def test_messages_live_and_die_with_the_callers_transaction(
+def test_a_change_lives_and_dies_with_the_callers_transaction_and_its_mail_is_written_once(
     sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
     patient = asha()
-    with UnitOfWork(sessions, write=True) as uow:
+
+    def add_visit(session: Session) -> models.Visit:
         visit = models.Visit(
             patient_id=patient,
             clinic_id=CLINIC,
@@ -154,16 +165,77 @@ def test_messages_live_and_die_with_the_callers_transaction(
             end_at=local("2026-12-02T11:00"),
             created_by="test",
         )
-        uow.session.add(visit)
-        uow.session.flush()
-        written = enqueue_for_visit(uow.session, visit, "booked", now=NOW)
-        assert len(written) == 7
-        seen = uow.session.scalar(select(func.count()).select_from(OutboxMessage).filter_by(patient_id=patient))
-        assert seen == 7
+        session.add(visit)
+        session.flush()
+        record_visit_change(session, visit, "booked", now=NOW)
+        return visit
+
+    with UnitOfWork(sessions, write=True) as uow:
+        add_visit(uow.session)
+        assert uow.session.scalar(select(func.count()).select_from(VisitChange)) == 1
         uow.rollback()
+    assert changes(sessions) == []
+    assert write_mail_for_changes(sessions, kb=KB) == 0
     assert pending(sessions, patient_id=patient) == []
-    with UnitOfWork(sessions) as uow:
-        assert uow.session.scalar(select(func.count()).select_from(models.Visit).filter_by(patient_id=patient)) == 0
+
+    with UnitOfWork(sessions, write=True) as uow:
+        visit_id = add_visit(uow.session).id
+        uow.commit()
+    assert changes(sessions) == [(visit_id, 1, "booked")]
+    assert pending(sessions, patient_id=patient) == []  # nothing rendered in the booking's transaction
+    assert write_mail_for_changes(sessions, kb=KB) == 7
+    assert changes(sessions) == []
+    assert write_mail_for_changes(sessions, kb=KB) == 0  # written once, however often the worker runs
+    assert len(pending(sessions, patient_id=patient)) == 7
+
+
+def test_a_booking_records_one_change_and_renders_no_mail(
+    sessions: sessionmaker[Session], asha: Callable[..., int]
+) -> None:
+    patient = asha()
+    visit = book(
+        sessions, KB, patient_id=patient, treatment="botox", clinic_id=CLINIC, start=local("2026-12-01T10:00"),
+        actor="t", now=NOW,
+    ).visit  # fmt: skip
+    assert changes(sessions) == [(visit.id, 1, "booked")]
+    assert pending(sessions, patient_id=patient) == []
+
+
+def test_a_change_superseded_before_its_mail_was_written_writes_nothing(
+    sessions: sessionmaker[Session], asha: Callable[..., int]
+) -> None:
+    patient = asha()
+    visit = book(
+        sessions, KB, patient_id=patient, treatment="botox", clinic_id=CLINIC, start=local("2026-12-01T10:00"),
+        actor="t", now=NOW,
+    ).visit  # fmt: skip
+    reschedule(sessions, KB, visit_id=visit.id, start=local("2026-12-08T11:00"), actor="t", now=NOW)
+    assert [event for _, _, event in changes(sessions)] == ["booked", "rescheduled"]
+    write_mail_for_changes(sessions, kb=KB)
+    rows = pending(sessions, visit_id=visit.id)
+    assert all(f"visit-{visit.id}-v2-" in m.delivery_key for m in rows)  # nothing for the time that no longer holds
+    assert kinds_and_times(rows)[:3] == [
+        ("visit-moved", NOW),
+        ("reminder-48h", utc(2026, 12, 6, 18, 0)),
+        ("reminder-2h", utc(2026, 12, 8, 16, 0)),
+    ]
+    assert "(it was Tuesday 1 December 2026 at 10:00)" in rows[0].body
+
+
+def test_the_worker_holds_a_visits_mail_while_a_newer_change_waits(
+    sessions: sessionmaker[Session], asha: Callable[..., int]
+) -> None:
+    """A move committed after the worker wrote this round's mail: the old confirmation must not go out."""
+    visit = booked(sessions, asha(), "botox", "2026-12-01T10:00")
+    confirmation = pending(sessions, visit_id=visit)[0]
+    reschedule(sessions, KB, visit_id=visit, start=local("2026-12-08T11:00"), actor="t", now=NOW)
+    assert _claim(sessions, confirmation.id, NOW, RunReport()) is None
+    write_mail_for_changes(sessions, kb=KB)
+    assert confirmation.delivery_key not in {m.delivery_key for m in pending(sessions, visit_id=visit)}
+    moved = pending(sessions, visit_id=visit)[0]
+    assert moved.kind == "visit-moved"
+    claimed = _claim(sessions, moved.id, NOW, RunReport())
+    assert claimed is not None and claimed.delivery_key == f"visit-{visit}-v2-visit-moved"
 
 
 def _mark_sent(sessions: sessionmaker[Session], message_id: int) -> None:
@@ -180,9 +252,8 @@ def test_a_move_drops_the_visits_pending_mail_and_sends_the_new_time(
     visit = booked(sessions, asha(), "botox", "2026-12-01T10:00")
     confirmation = pending(sessions, visit_id=visit)[0]
     _mark_sent(sessions, confirmation.id)
-    was = local("2026-12-01T10:00")
     reschedule(sessions, KB, visit_id=visit, start=local("2026-12-08T11:00"), actor="t", now=NOW)
-    enqueue(sessions, visit, "rescheduled", was=was)
+    write_mail_for_changes(sessions, kb=KB)
 
     rows = pending(sessions, visit_id=visit)
     sent = [m for m in rows if m.sent_at is not None]
@@ -207,7 +278,7 @@ def test_a_cancellation_drops_pending_mail_and_sends_a_cancel(
 ) -> None:
     visit = booked(sessions, asha(), "microneedling", "2026-12-02T10:00")
     cancel(sessions, KB, visit_id=visit, actor="t", now=NOW)
-    enqueue(sessions, visit, "cancelled")
+    write_mail_for_changes(sessions, kb=KB)
     [only] = pending(sessions, visit_id=visit)
     assert only.kind == "visit-cancelled" and only.ics_method == "CANCEL" and only.essential
     assert only.ics is not None

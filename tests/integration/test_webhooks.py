@@ -26,7 +26,7 @@ from safewindow.services import webhooks
 from safewindow.services.accounts import sign_in
 from safewindow.services.booking import Refused, book, cancel, reschedule
 from safewindow.services.demo_accounts import DEMO_PASSWORD, ensure_demo_accounts
-from safewindow.services.notifications import enqueue_for_visit, recall_due, set_opt_out
+from safewindow.services.notifications import recall_due, record_visit_change, set_opt_out
 from safewindow.services.patients import add_patient
 from safewindow.store import models
 from safewindow.store.demo import load_demo
@@ -142,7 +142,7 @@ def test_a_booking_is_delivered_signed_by_the_worker_with_ids_times_and_the_trea
     with UnitOfWork(sessions, write=True) as uow:  # reported twice, written once
         row = uow.session.get(models.Visit, visit)
         assert row is not None
-        enqueue_for_visit(uow.session, row, "booked", now=NOW)
+        record_visit_change(uow.session, row, "booked", now=NOW)
         uow.commit()
     [pending] = deliveries(sessions)
     assert (pending.endpoint_id, pending.event, pending.event_id) == (

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from safewindow.clock import clinic_zone
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.booking import book
-from safewindow.services.notifications import enqueue_for_visit
+from safewindow.services.notifications import write_mail_for_changes
 from safewindow.services.patients import add_patient
 from safewindow.store import models
 from safewindow.store.database import StoreSettings
@@ -117,11 +117,7 @@ def book_with_mail(sessions: sessionmaker[Session], at: str, treatment: str = "b
     visit = book(
         sessions, KB, patient_id=patient.id, treatment=treatment, clinic_id=1, start=start, actor="t", now=NOW
     ).visit
-    with UnitOfWork(sessions, write=True) as uow:
-        row = uow.session.get(models.Visit, visit.id)
-        assert row is not None
-        enqueue_for_visit(uow.session, row, "booked", now=NOW, sender=SENDER)
-        uow.commit()
+    write_mail_for_changes(sessions, kb=KB, sender=SENDER)  # the worker's first step
     return visit.id
 
 
