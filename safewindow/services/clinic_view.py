@@ -10,11 +10,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import Row, bindparam, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    String,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from safewindow.clock import clinic_zone
 from safewindow.domain import availability as domain
@@ -198,46 +213,80 @@ def _active_visits(
     return session.execute(_HELD, held).all()
 
 
-# Built once: a booking runs these every time, and building a statement costs more than running it.
-_PATIENT_VISITS = (
-    select(models.Visit.treatment_slug, models.Visit.start_at, models.Visit.end_at, models.Visit.area)
-    .add_columns(models.Clinic.time_zone)
+def _none(type_: TypeEngine[Any]) -> ColumnElement[Any]:
+    return cast(null(), type_)
+
+
+# The patient's record in one statement (a booking runs it every time, and each statement costs more than its
+# rows): their active visits with each clinic's zone, the treatments they had elsewhere, their active factors.
+# Each row says which it is; the columns another part does not fill are NULL. Built once: building a statement
+# costs more than running it.
+_PATIENT_RECORD = union_all(
+    select(
+        literal_column("'visit'").label("part"),
+        models.Visit.treatment_slug.label("slug"),
+        models.Visit.start_at.label("start_at"),
+        models.Visit.end_at.label("end_at"),
+        models.Visit.area.label("area"),
+        models.Clinic.time_zone.label("zone"),
+        _none(Date()).label("day"),
+        _none(String()).label("factor"),
+        _none(Integer()).label("n"),
+    )
     .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
     .where(
         models.Visit.patient_id == bindparam("patient"),
         models.Visit.status.in_(ACTIVE),
         models.Visit.id != bindparam("ignore"),  # 0 when none: ids start at 1
-    )
-    .order_by(models.Visit.start_at)
-)
-_HAD_ELSEWHERE = select(
-    models.PriorTreatment.treatment_slug, models.PriorTreatment.day, models.PriorTreatment.area
-).where(models.PriorTreatment.patient_id == bindparam("patient"))
-_FACTORS = (
-    select(models.PatientFactor.factor_id)
-    .where(models.PatientFactor.patient_id == bindparam("patient"), models.PatientFactor.active.is_(True))
-    .order_by(models.PatientFactor.id)
-)
+    ),
+    select(
+        literal_column("'elsewhere'"),
+        models.PriorTreatment.treatment_slug,
+        _none(models.UTCDateTime()),
+        _none(models.UTCDateTime()),
+        models.PriorTreatment.area,
+        _none(String()),
+        models.PriorTreatment.day,
+        _none(String()),
+        models.PriorTreatment.id,
+    ).where(models.PriorTreatment.patient_id == bindparam("patient")),
+    select(
+        literal_column("'factor'"),
+        _none(String()),
+        _none(models.UTCDateTime()),
+        _none(models.UTCDateTime()),
+        _none(String()),
+        _none(String()),
+        _none(Date()),
+        models.PatientFactor.factor_id,
+        models.PatientFactor.id,
+    ).where(models.PatientFactor.patient_id == bindparam("patient"), models.PatientFactor.active.is_(True)),
+).order_by(literal_column("start_at"), literal_column("n"))  # each part in its order: visits by start, others by id
 
 
 def load_patient(
     session: Session, patient_id: int, *, ignore_visit: int | None = None, lock: bool = False
 ) -> tuple[models.Patient, PatientView]:
-    """The patient with their whole history (done and booked visits, each on its clinic-zone day), active
-    factors and busy times. `lock` takes the patient's row for the transaction, so two bookings for one
-    patient run one after the other and neither misses the other's visit (PostgreSQL; SQLite's write
-    transactions are serialised already)."""
+    """The patient with their whole history (done and booked visits, each on its clinic-zone day, then the
+    treatments they had elsewhere), active factors and busy times. `lock` takes the patient's row for the
+    transaction, so two bookings for one patient run one after the other and neither misses the other's visit
+    (PostgreSQL; SQLite's write transactions are serialised already). The lock comes first, in its own
+    statement: a statement sees the database as it was when it began, so one that waited for the lock would
+    read a history without the visit the lock's holder just booked."""
     patient = session.get(models.Patient, patient_id, with_for_update=lock)
     if patient is None:
         raise NotFound("patient", f"no patient {patient_id}")
-    history, busy = [], []
-    visits = session.execute(_PATIENT_VISITS, {"patient": patient_id, "ignore": ignore_visit or 0})
-    for slug, start, end, area, zone in visits:
-        history.append(PastVisit(slug, clinic_day(start, clinic_zone(zone)), area))
-        busy.append((start, end))
-    history += (PastVisit(*row) for row in session.execute(_HAD_ELSEWHERE, {"patient": patient_id}))
-    factors = tuple(session.scalars(_FACTORS, {"patient": patient_id}))
-    return patient, PatientView(history=tuple(history), factors=factors, busy=_busy(busy))
+    visits, elsewhere, busy, factors = [], [], [], []
+    record = session.execute(_PATIENT_RECORD, {"patient": patient_id, "ignore": ignore_visit or 0})
+    for part, slug, start, end, area, zone, day, factor, _ in record:
+        if part == "visit":
+            visits.append(PastVisit(slug, clinic_day(start, clinic_zone(zone)), area))
+            busy.append((start, end))
+        elif part == "elsewhere":
+            elsewhere.append(PastVisit(slug, day, area))
+        else:
+            factors.append(factor)
+    return patient, PatientView(history=(*visits, *elsewhere), factors=tuple(factors), busy=_busy(busy))
 
 
 @dataclass(frozen=True)
