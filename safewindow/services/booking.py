@@ -227,8 +227,8 @@ def book(
     now = now or now_utc()
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
-        patient, person = load_patient(session, patient_id, lock=True)
-        clinic, setup = lock_clinic(session, clinic_id)
+        _, person = load_patient(session, patient_id, lock=True)
+        setup = lock_clinic(session, clinic_id)
         kb = setup.knowledge(kb)  # the clinic's own rule adjustments, on every channel
         view = load_clinic(session, setup, Interval(start - AROUND, start + AROUND))
         offered = view.treatment(treatment, kb)
@@ -247,8 +247,8 @@ def book(
         _refuse_unless_empty(problems)
 
         values = {
-            "patient_id": patient.id,
-            "clinic_id": clinic.id,
+            "patient_id": patient_id,
+            "clinic_id": clinic_id,
             "treatment_slug": treatment,
             "practitioner_id": int(practitioner.id),
             "room_id": int(equipment.room.id) if equipment.room else None,
@@ -330,7 +330,7 @@ def reschedule(
         session = uow.session
         visit = _booked_visit(session, visit_id)
         _, person = load_patient(session, visit.patient_id, ignore_visit=visit.id, lock=True)
-        _, setup = lock_clinic(session, visit.clinic_id)
+        setup = lock_clinic(session, visit.clinic_id)
         kb = setup.knowledge(kb)
         view = load_clinic(session, setup, Interval(start - AROUND, start + AROUND), ignore_visit=visit.id)
         offered = view.treatment(visit.treatment_slug, kb)

@@ -101,7 +101,7 @@ def get_clinic(session: Session, clinic_id: int) -> models.Clinic:
 
 
 _LOCKED = (
-    select(models.Clinic, ConfigurationVersion.instance, ConfigurationVersion.version)
+    select(models.Clinic.id, ConfigurationVersion.instance, ConfigurationVersion.version)
     .select_from(models.Clinic)
     .join(ConfigurationVersion, ConfigurationVersion.id == 1)  # the one row: read with the lock, no extra query
     .where(models.Clinic.id == bindparam("clinic"))
@@ -114,22 +114,22 @@ _LOCKED_WITH_STAFF = (
 )
 
 
-def lock_clinic(session: Session, clinic_id: int) -> tuple[models.Clinic, ClinicSetup]:
+def lock_clinic(session: Session, clinic_id: int) -> ClinicSetup:
     """Take the clinic's row and its practitioners' rows for this transaction, before busy times are read, and
-    return the clinic's row and setup: the database refuses overlapping visits, but not a broken buffer, so
-    two bookings at one clinic, or of one practitioner anywhere, must not both read the diary before either
-    writes. Locks are always taken patient, visit, clinic, practitioners (by id), so they cannot deadlock; one
-    statement takes them and reads the configuration version. SQLite ignores the locks: its write
-    transactions are serialised already."""
+    return the clinic's setup: the database refuses overlapping visits, but not a broken buffer, so two
+    bookings at one clinic, or of one practitioner anywhere, must not both read the diary before either writes.
+    Locks are always taken patient, visit, clinic, practitioners (by id), so they cannot deadlock; one
+    statement takes them and reads the configuration version (ids only: the setup holds the rest). SQLite
+    ignores the locks: its write transactions are serialised already."""
     rows = session.execute(_LOCKED_WITH_STAFF, {"clinic": clinic_id}).all()
     if not rows:  # nobody works here (an inner join: PostgreSQL locks no row on an outer join's empty side)
         rows = session.execute(_LOCKED.with_for_update(of=models.Clinic), {"clinic": clinic_id}).all()
     if not rows:
         raise NotFound("clinic", f"no clinic {clinic_id}")
-    row, instance, number = rows[0][:3]
+    _, instance, number = rows[0][:3]
     setup = clinic_setup(session, clinic_id, Version(instance, number))
     locked(session, setup)
-    return row, setup
+    return setup
 
 
 def load_clinic(

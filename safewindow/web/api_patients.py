@@ -15,12 +15,14 @@ practitioner may record factors while doing so (403 for others). Every read is a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
+from sqlalchemy.orm import Session
 
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.services.accounts import User
@@ -164,13 +166,21 @@ def add(request: Request, body: PatientIn, user: StaffChanger) -> JSONResponse:
     summary="A patient's chart: full for practitioners and the patient, limited for the front desk and admin",
 )
 def one_patient(request: Request, patient_id: Id, user: UserDep) -> JSONResponse:
-    may_see(user, patient_id)
     full = user.role in (Role.PRACTITIONER, Role.PATIENT)
+    return _audited_read(request, user, patient_id, "patient", lambda session: chart(session, patient_id, full=full))
+
+
+def _audited_read(
+    request: Request, user: User, patient_id: int, entity: str, read: Callable[[Session], object]
+) -> JSONResponse:
+    """One part of a patient's record, if this user may see it, with the read in the audit log (BC PIPA), in
+    one transaction: the log holds every read that was answered."""
+    may_see(user, patient_id)
     with UnitOfWork(store(request), write=True) as uow, found_by_path():
-        row = chart(uow.session, patient_id, full=full)
-        audit_read(uow.session, user, "patient", patient_id)
+        found = read(uow.session)
+        audit_read(uow.session, user, entity, patient_id)
         uow.commit()
-    return JSONResponse(row)
+    return JSONResponse(found)
 
 
 @router.get(
@@ -180,12 +190,7 @@ def one_patient(request: Request, patient_id: Id, user: UserDep) -> JSONResponse
     summary="Personal factors recorded, active and resolved (practitioners and the patient)",
 )
 def factors(request: Request, patient_id: Id, user: FactorReader) -> JSONResponse:
-    may_see(user, patient_id)
-    with UnitOfWork(store(request), write=True) as uow, found_by_path():
-        rows = factor_rows(uow.session, patient_id)
-        audit_read(uow.session, user, "patient-factors", patient_id)
-        uow.commit()
-    return JSONResponse(rows)
+    return _audited_read(request, user, patient_id, "patient-factors", lambda session: factor_rows(session, patient_id))
 
 
 @router.post(
@@ -211,9 +216,4 @@ def add_factor(request: Request, patient_id: Id, body: FactorIn, user: FactorWri
     summary="A patient's visits, done, booked and cancelled",
 )
 def visits(request: Request, patient_id: Id, user: UserDep) -> JSONResponse:
-    may_see(user, patient_id)
-    with UnitOfWork(store(request), write=True) as uow, found_by_path():
-        rows = visit_rows(uow.session, patient_id)
-        audit_read(uow.session, user, "patient-visits", patient_id)
-        uow.commit()
-    return JSONResponse(rows)
+    return _audited_read(request, user, patient_id, "patient-visits", lambda session: visit_rows(session, patient_id))
