@@ -198,7 +198,8 @@ def _record_overrides(session: Session, visit: models.Visit, rules: tuple[str, .
 
 def _audit(session: Session, actor: str, action: str, visit: models.Visit, **detail: Any) -> None:
     # Ids and times only: the audit log is read by staff tools, and health data stays in the chart. A plain
-    # INSERT, not an object: the log is only ever appended to.
+    # INSERT into the table, not an object nor the ORM's bulk path: the log is only ever appended to, and a
+    # booking pays for every statement it runs.
     entry = {
         "actor": actor,
         "action": action,
@@ -207,7 +208,7 @@ def _audit(session: Session, actor: str, action: str, visit: models.Visit, **det
         "detail": {"patient_id": visit.patient_id, "clinic_id": visit.clinic_id, "start": visit.start_at.isoformat()}
         | detail,
     }
-    session.execute(insert(models.AuditEntry), [entry])
+    session.execute(insert(models.AuditEntry.__table__), entry)
 
 
 def book(
