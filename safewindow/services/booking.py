@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -208,7 +208,7 @@ def _audit(session: Session, actor: str, action: str, visit: models.Visit, **det
         "detail": {"patient_id": visit.patient_id, "clinic_id": visit.clinic_id, "start": visit.start_at.isoformat()}
         | detail,
     }
-    session.execute(insert(models.AuditEntry.__table__), entry)
+    session.execute(insert(cast(Table, models.AuditEntry.__table__)), entry)
 
 
 def book(

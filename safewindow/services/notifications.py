@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
+from typing import cast
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import Table, delete, exists, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -256,7 +257,9 @@ def record_visit_change(
     session.flush()  # the visit's version must be the one being committed: it names the event
     webhooks.enqueue_visit_event(session, visit, str(event), now=now, was=was)  # webhooks: the clinic's systems
     change = {"visit_id": visit.id, "visit_version": visit.version, "event": str(event), "was": was, "happened_at": now}
-    session.execute(insert(VisitChange.__table__), change)  # a plain INSERT into the table: nothing to track
+    session.execute(
+        insert(cast(Table, VisitChange.__table__)), change
+    )  # a plain INSERT into the table: nothing to track
 
 
 def write_mail_for_changes(

@@ -1,6 +1,7 @@
-"""Every error becomes the same thing: under /api, `{"detail": [{"field": ..., "problem": ...}]}` with a 4xx;
-on a page, an HTML page that says what went wrong. Nothing unexpected becomes a traceback for the visitor, and
-nothing a visitor typed (health data travels in query strings) reaches the log."""
+"""Every error becomes the same thing: under /api, `{"detail": [{"field": ..., "problem": ...}]}` with a 4xx
+(a 503 while the database is unavailable); on a page, an HTML page that says what went wrong. Nothing
+unexpected becomes a traceback for the visitor, and nothing a visitor typed (health data travels in query
+strings) reaches the log."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +22,9 @@ from safewindow.web.templating import templates
 
 log = logging.getLogger("safewindow.web")
 API_PREFIX = "/api/"
+RETRY_AFTER_SECONDS = 30
+# PostgreSQL's codes for a table or column the code expects and the database lacks: a database not upgraded.
+SCHEMA_BEHIND = {"42P01", "42703"}
 
 
 class NotFound(LookupError):
@@ -41,7 +46,9 @@ def _answer(
 ) -> Response:
     if _is_api(request):
         return JSONResponse(problems_body(problems), status_code=status, headers=headers)
-    title = {404: "Page not found", 405: "Not allowed"}.get(status, "Something is wrong with the request")
+    title = {404: "Page not found", 405: "Not allowed", 503: "Temporarily unavailable"}.get(
+        status, "Something is wrong with the request"
+    )
     context = {"title": title, "status": status, "problems": problems}
     return templates.TemplateResponse(request, "error.html", context, status_code=status, headers=headers)
 
@@ -86,12 +93,32 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return _answer(request, error.status_code, [(field, problem.lower())], headers=error.headers)
 
 
+async def _store_unavailable(request: Request, error: Exception) -> Response:
+    """The database cannot be reached, is busy past its timeout, or is behind the code (not upgraded): a 503 the
+    visitor may retry, not a 500. A mistake in a statement is still a 500. The log names the error's type, never
+    its message: that holds the statement's parameters, and they may be a patient's."""
+    assert isinstance(error, DBAPIError)
+    if isinstance(error, ProgrammingError) and getattr(error.orig, "sqlstate", None) not in SCHEMA_BEHIND:
+        raise error
+    log.error(
+        "store unavailable: %s (%s) in %s %s",
+        type(error).__name__,
+        type(error.orig).__name__,
+        request.method,
+        request.url.path,
+    )
+    problem = "the booking system's database is unavailable right now; please try again in a few minutes"
+    return _answer(request, 503, [("server", problem)], headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def register(app: FastAPI) -> None:
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(InputErrors, _input_errors)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _store_unavailable)
+    app.add_exception_handler(ProgrammingError, _store_unavailable)
 
 
 class CatchAll:
