@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.domain.knowledge_base import KnowledgeBase
@@ -68,3 +68,22 @@ def add_patient(
 
 def list_patients(session: Session) -> list[models.Patient]:
     return list(session.scalars(select(models.Patient).order_by(models.Patient.id)))
+
+
+def find_patients(session: Session, text: str = "", *, limit: int, offset: int = 0) -> list[models.Patient]:
+    """One page of patients by name, then number: those whose name or e-mail holds `text` in any case, or whose
+    patient number it is; everyone when it is empty. The front desk looks a patient up while they wait, so a
+    clinic's thousands are never sent at once."""
+    query = select(models.Patient).order_by(models.Patient.name, models.Patient.id).limit(limit).offset(offset)
+    text = text.strip()
+    if not text:
+        return list(session.scalars(query))
+    typed = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")  # typed text, not a pattern
+    pattern = f"%{typed}%"
+    matches: list[ColumnElement[bool]] = [
+        models.Patient.name.ilike(pattern, escape="\\"),
+        models.Patient.email.ilike(pattern, escape="\\"),
+    ]
+    if text.isdigit() and len(text) <= 9:
+        matches.append(models.Patient.id == int(text))
+    return list(session.scalars(query.where(or_(*matches))))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.services.accounts import User
 from safewindow.services.errors import InputError
-from safewindow.services.patients import add_patient, list_patients
+from safewindow.services.patients import add_patient, find_patients
 from safewindow.services.records import chart, factor_rows, patient_row, record_factor, visit_rows
 from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork
@@ -122,11 +122,22 @@ class FullChart(Shape):
     warnings: list[ChartWarning]
 
 
-@router.get("/patients", response_model=list[PatientRow], responses=ALLOWED, summary="The patients (staff)")
-def patients(request: Request, user: StaffDep) -> JSONResponse:
+@router.get(
+    "/patients",
+    response_model=list[PatientRow],
+    responses=ALLOWED,
+    summary="The patients by name, a page at a time (staff)",
+)
+def patients(
+    request: Request,
+    user: StaffDep,
+    q: Annotated[str, Query(max_length=100, description="Part of a name or e-mail, or a patient number.")] = "",
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many.")] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many: the next page.")] = 0,
+) -> JSONResponse:
     with UnitOfWork(store(request), write=True) as uow:
-        rows = [patient_row(p) for p in list_patients(uow.session)]
-        audit_read(uow.session, user, "patients", "all")
+        rows = [patient_row(p) for p in find_patients(uow.session, q, limit=limit, offset=offset)]
+        audit_read(uow.session, user, "patients", "search" if q.strip() else "all")  # never the typed text
         uow.commit()
     return JSONResponse(rows)
 

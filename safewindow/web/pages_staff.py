@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safewindow.clock import clinic_today, clinic_zone
@@ -25,6 +25,7 @@ from safewindow.services.booking import Override, Refused, book
 from safewindow.services.calendar import clinic_calendar, week_of
 from safewindow.services.chart import advice_for_patient, load_chart
 from safewindow.services.errors import InputError
+from safewindow.services.patients import find_patients
 from safewindow.store import models
 from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork
@@ -149,16 +150,8 @@ async def patients(request: Request, user: StaffUser, q: str = "") -> Response:
     q = q.strip()[:100]
     found: list[models.Patient] = []
     if q:
-        pattern = f"%{q.replace('%', '').replace('_', '')}%"
-        query = select(models.Patient).order_by(models.Patient.name).limit(SEARCH_LIMIT)
-        conditions: list[ColumnElement[bool]] = [
-            models.Patient.name.ilike(pattern),
-            models.Patient.email.ilike(pattern),
-        ]
-        if q.isdigit() and len(q) <= 9:
-            conditions.append(models.Patient.id == int(q))
         with UnitOfWork(store(request)) as uow:
-            found = list(uow.session.scalars(query.where(or_(*conditions))))
+            found = find_patients(uow.session, q, limit=SEARCH_LIMIT)
     context = {"page": "patients", "q": q, "found": found, "limit": SEARCH_LIMIT}
     return render(request, "staff_patients.html", context, user=user)
 

@@ -85,6 +85,33 @@ def test_every_read_of_a_chart_is_audited_by_ids_only(demo: Demo) -> None:
     assert demo.ok("GET", "/api/v1/audit", "clinic admin", params={"entity": "patients"})
 
 
+def test_staff_find_patients_by_name_e_mail_or_number_a_page_at_a_time(demo: Demo) -> None:
+    everyone = demo.ok("GET", "/api/v1/patients", "front desk", params={"limit": 500})
+    assert len(everyone) >= 4
+    assert [(p["name"], p["id"]) for p in everyone] == sorted((p["name"], p["id"]) for p in everyone)
+    pages = [
+        demo.ok("GET", "/api/v1/patients", "front desk", params={"limit": 3, "offset": offset})
+        for offset in range(0, len(everyone) + 3, 3)
+    ]
+    assert [p for page in pages for p in page] == everyone and pages[-1] == []
+    assert [p["name"] for p in demo.ok("GET", "/api/v1/patients", "front desk", params={"q": "DHILL"})] == [
+        "Avneet Dhillon"
+    ]
+    assert [p["id"] for p in demo.ok("GET", "/api/v1/patients", "front desk", params={"q": str(AVNEET)})] == [AVNEET]
+    assert demo.ok("GET", "/api/v1/patients", "front desk", params={"q": "%"}) == []  # typed text, not a pattern
+    searched = demo.ok("GET", "/api/v1/audit", "clinic admin", params={"entity": "patients", "entity_id": "search"})
+    assert searched and all("DHILL" not in str(e) for e in searched)  # who searched, never for whom
+
+
+@pytest.mark.parametrize(
+    ("params", "field"), [({"limit": 0}, "limit"), ({"limit": 501}, "limit"), ({"offset": -1}, "offset")]
+)
+def test_a_page_out_of_bounds_is_refused_naming_the_field(demo: Demo, params: dict[str, int], field: str) -> None:
+    response = demo.call("GET", "/api/v1/patients", "front desk", params=params)
+    assert response.status_code == 422
+    assert [d["field"] for d in response.json()["detail"]] == [field]
+
+
 def test_staff_add_patients_with_treatments_had_elsewhere(demo: Demo) -> None:
     added = demo.ok("POST", "/api/v1/patients", "front desk", status=201, json=NEW)
     assert added == {"id": added["id"], "name": "Asha Grewal", "birth_date": "1990-05-05", "email": "asha@example.com"}
