@@ -32,7 +32,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Table, delete, exists, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.aftercare import CALL_NOW, AftercareDay, AftercareTimeline, aftercare_timeline
@@ -269,39 +269,48 @@ def write_mail_for_changes(
     sender: SenderSettings | None = None,
     batch: int = BATCH,
 ) -> int:
-    """The worker's first step: each recorded visit change, oldest first, becomes its messages in the outbox
-    and is deleted, one transaction per change. Returns the messages written. Safe to run in several workers
-    at once: a change another worker holds is skipped, and the visit's row lock keeps the changes of one visit
-    in order."""
+    """The worker's first step: up to `batch` recorded visit changes, oldest first, become their messages in the
+    outbox and are deleted, in one transaction. Returns the messages written. Only a change of the visit's
+    version as it now stands writes mail: an older one is superseded, whether the later change still waits or
+    another worker has written it already. Safe to run in several workers at once: changes another worker
+    holds are skipped, and the visits' row locks (taken in id order) make the version read the one committed.
+    One transaction for the lot: each statement costs more than the rows it carries."""
     kb, sender = kb or default_knowledge_base(), sender or SenderSettings()
-    with UnitOfWork(session_factory) as uow:
-        waiting = list(uow.session.scalars(select(VisitChange.id).order_by(VisitChange.id).limit(batch)))
     written = 0
-    for change_id in waiting:
-        with UnitOfWork(session_factory, write=True) as uow:
-            session = uow.session
-            change = session.get(VisitChange, change_id, with_for_update={"skip_locked": True})
-            if change is None:
-                continue  # another worker has it, or had it
-            visit = session.get(models.Visit, change.visit_id, with_for_update=True)
-            superseded = session.scalar(
-                select(exists().where(VisitChange.visit_id == change.visit_id, VisitChange.id > change.id))
+    with UnitOfWork(session_factory, write=True) as uow:
+        session = uow.session
+        claimed = select(VisitChange).order_by(VisitChange.id).limit(batch).with_for_update(skip_locked=True)
+        changes = list(session.scalars(claimed))
+        if not changes:
+            return 0
+        ids = sorted({change.visit_id for change in changes})
+        locked = (
+            select(models.Visit)
+            .where(models.Visit.id.in_(ids))
+            .order_by(models.Visit.id)  # one order for every worker: no deadlock between them
+            .options(selectinload(models.Visit.patient), selectinload(models.Visit.clinic))
+            .with_for_update(of=models.Visit)
+        )
+        visits = {visit.id: visit for visit in session.scalars(locked)}
+        clinic_kb: dict[int, KnowledgeBase] = {}
+        for change in changes:
+            visit = visits.get(change.visit_id)
+            if visit is None or change.visit_version != visit.version:
+                continue  # superseded: a later change of the visit says it all, or already said it
+            if visit.clinic_id not in clinic_kb:
+                clinic_kb[visit.clinic_id] = clinic_setup(session, visit.clinic_id).knowledge(kb)
+            mail = write_visit_mail(
+                session,
+                visit,
+                change.event,
+                now=change.happened_at,
+                kb=clinic_kb[visit.clinic_id],
+                was=change.was,
+                sender=sender,
             )
-            if visit is not None and not superseded:
-                clinic_kb = clinic_setup(session, visit.clinic_id).knowledge(kb)
-                written += len(
-                    write_visit_mail(
-                        session,
-                        visit,
-                        change.event,
-                        now=change.happened_at,
-                        kb=clinic_kb,
-                        was=change.was,
-                        sender=sender,
-                    )
-                )
-            session.delete(change)
-            uow.commit()
+            written += len(mail)
+        session.execute(delete(VisitChange).where(VisitChange.id.in_([change.id for change in changes])))
+        uow.commit()
     return written
 
 

@@ -6,8 +6,9 @@ Times are local Abbotsford times; the demo's clinic 1 opens Tue-Sat 09-17 and is
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -220,6 +221,90 @@ def test_a_change_superseded_before_its_mail_was_written_writes_nothing(
         ("reminder-2h", utc(2026, 12, 8, 16, 0)),
     ]
     assert "(it was Tuesday 1 December 2026 at 10:00)" in rows[0].body
+
+
+def test_a_round_writes_at_most_its_batch_oldest_first(
+    sessions: sessionmaker[Session], asha: Callable[..., int]
+) -> None:
+    visits = [
+        book(
+            sessions, KB, patient_id=asha(email=f"p{n}@example.com"), treatment="botox", clinic_id=CLINIC,
+            start=local(f"2026-12-0{n + 1}T10:00"), actor="t", now=NOW,
+        ).visit.id
+        for n in range(3)
+    ]  # fmt: skip
+    write_mail_for_changes(sessions, kb=KB, batch=2)
+    assert [visit for visit, _, _ in changes(sessions)] == visits[2:]
+    assert {m.visit_id for m in pending(sessions)} == set(visits[:2])
+    write_mail_for_changes(sessions, kb=KB, batch=2)
+    assert changes(sessions) == []
+    assert {m.visit_id for m in pending(sessions)} == set(visits)
+
+
+def test_an_older_change_writes_nothing_after_another_worker_wrote_the_newer_one(
+    sessions: sessionmaker[Session], asha: Callable[..., int]
+) -> None:
+    """Two workers: one held the booking's change while the other wrote the move's mail and deleted its change.
+    The booking's change, written last, must not bring back the confirmation and reminders of the old time."""
+    visit = book(
+        sessions, KB, patient_id=asha(), treatment="botox", clinic_id=CLINIC, start=local("2026-12-01T10:00"),
+        actor="t", now=NOW,
+    ).visit  # fmt: skip
+    reschedule(sessions, KB, visit_id=visit.id, start=local("2026-12-08T11:00"), actor="t", now=NOW)
+    with UnitOfWork(sessions, write=True) as uow:  # the other worker, on the move's change alone
+        session = uow.session
+        moved = session.scalars(select(VisitChange).where(VisitChange.event == "rescheduled")).one()
+        current = session.get(models.Visit, visit.id)
+        assert current is not None
+        write_visit_mail(session, current, moved.event, now=NOW, kb=KB, was=moved.was)
+        session.delete(moved)
+        uow.commit()
+    assert [event for _, _, event in changes(sessions)] == ["booked"]
+    assert write_mail_for_changes(sessions, kb=KB) == 0
+    assert changes(sessions) == []
+    rows = pending(sessions, visit_id=visit.id)
+    assert rows and all(f"visit-{visit.id}-v2-" in m.delivery_key for m in rows)
+
+
+def test_workers_writing_at_once_leave_only_each_visits_latest_mail(
+    sessions: sessionmaker[Session], asha: Callable[..., int]
+) -> None:
+    """Several workers each take small batches at the same time: every change is written or superseded once,
+    and what waits to be sent is each visit's mail as it now stands, never an older version's."""
+    final: dict[int, int] = {}
+    for n in range(6):
+        patient = asha(email=f"patient-{n}@example.com")
+        visit = book(
+            sessions, KB, patient_id=patient, treatment="botox", clinic_id=CLINIC,
+            start=local(f"2026-12-0{1 + n % 3}T1{n // 3}:00"), actor="t", now=NOW,
+        ).visit  # fmt: skip
+        final[visit.id] = 1
+        if n % 2:
+            moved = reschedule(
+                sessions, KB, visit_id=visit.id, start=visit.start_at + timedelta(days=7), actor="t", now=NOW
+            )
+            final[visit.id] = moved.visit.version
+        if n % 3 == 0:
+            final[visit.id] = cancel(sessions, KB, visit_id=visit.id, actor="t", now=NOW).version
+    assert len(changes(sessions)) == 6 + 3 + 2
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            while changes(sessions):
+                write_mail_for_changes(sessions, kb=KB, batch=2)
+        except BaseException as error:  # reported below, on the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == [] and changes(sessions) == []
+    for visit, version in final.items():
+        rows = pending(sessions, visit_id=visit)
+        assert rows and all(f"visit-{visit}-v{version}-" in m.delivery_key for m in rows), (visit, version)
 
 
 def test_the_worker_holds_a_visits_mail_while_a_newer_change_waits(
