@@ -325,7 +325,7 @@ def write_mail(url: str) -> tuple[int, int, float]:
             changes = uow.session.scalar(select(func.count()).select_from(VisitChange)) or 0
         kb, batch = default_knowledge_base(), 500
         began = time.perf_counter()
-        messages = sum(write_mail_for_changes(sessions, kb=kb, batch=batch) for _ in range(-(-changes // batch)))
+        messages = write_mail_for_changes(sessions, kb=kb, batch=batch, rounds=-(-changes // batch))
         return changes, messages, time.perf_counter() - began
     finally:
         engine.dispose()

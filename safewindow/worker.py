@@ -1,8 +1,8 @@
 """The worker: writes the mail of recorded visit changes, then sends due outbox messages, retrying failures
 with exponential backoff.
 
-Each round first turns every recorded booking, move and cancellation into its messages (notice, reminders,
-aftercare: services/notifications.py, `write_mail_for_changes`). A message of a visit whose newer change is
+Each round first turns the recorded bookings, moves and cancellations into their messages (notice, reminders,
+aftercare: services/notifications.py, `write_mail_for_changes`, a batch per transaction until none wait). A message of a visit whose newer change is
 still to be written waits for it, so an old reminder never goes out after a move. Each message then goes
 through three short steps, each its own transaction or none:
 1. claim: lock the row, check it is still due and unsent (and still wanted: opt-out, cancelled visit), count

@@ -47,7 +47,8 @@ from safewindow.store.unit_of_work import UnitOfWork
 
 REMINDERS = (("reminder-48h", timedelta(hours=48)), ("reminder-2h", timedelta(hours=2)))
 RECALL_TIME = time(9, 0)
-BATCH = 100  # visit changes written as mail per round of the worker
+BATCH = 100  # visit changes written as mail per transaction
+ROUNDS = 50  # transactions per round of the worker at most: it must get on to sending
 CONCERNS = "If you have any concerns, contact {clinic}."
 FINAL_WORD = "A qualified practitioner makes the final decision about your care."
 
@@ -268,21 +269,36 @@ def write_mail_for_changes(
     kb: KnowledgeBase | None = None,
     sender: SenderSettings | None = None,
     batch: int = BATCH,
+    rounds: int = ROUNDS,
 ) -> int:
-    """The worker's first step: up to `batch` recorded visit changes, oldest first, become their messages in the
-    outbox and are deleted, in one transaction. Returns the messages written. Only a change of the visit's
-    version as it now stands writes mail: an older one is superseded, whether the later change still waits or
-    another worker has written it already. Safe to run in several workers at once: changes another worker
-    holds are skipped, and the visits' row locks (taken in id order) make the version read the one committed.
-    One transaction for the lot: each statement costs more than the rows it carries."""
+    """The worker's first step: the recorded visit changes, oldest first, become their messages in the outbox and
+    are deleted, `batch` per transaction (each statement costs more than the rows it carries), until none wait
+    or `rounds` transactions have run (bookings may arrive as fast as they are written). Returns the messages
+    written. Safe to run in several workers at once: changes another worker holds are skipped."""
     kb, sender = kb or default_knowledge_base(), sender or SenderSettings()
+    written = 0
+    for _ in range(rounds):
+        claimed, messages = _write_batch(session_factory, kb, sender, batch)
+        written += messages
+        if claimed < batch:
+            break
+    return written
+
+
+def _write_batch(
+    session_factory: sessionmaker[Session], kb: KnowledgeBase, sender: SenderSettings, batch: int
+) -> tuple[int, int]:
+    """Up to `batch` changes in one transaction: (changes claimed, messages written). Every change to a visit
+    bumps its version and records a change, so only a change of the visit's version as it now stands writes
+    mail: an older one is superseded, whether the newer change still waits or another worker wrote it already.
+    The visits' row locks, taken in id order, make the version read the one committed."""
     written = 0
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         claimed = select(VisitChange).order_by(VisitChange.id).limit(batch).with_for_update(skip_locked=True)
         changes = list(session.scalars(claimed))
         if not changes:
-            return 0
+            return 0, 0
         ids = sorted({change.visit_id for change in changes})
         locked = (
             select(models.Visit)
@@ -311,7 +327,7 @@ def write_mail_for_changes(
             written += len(mail)
         session.execute(delete(VisitChange).where(VisitChange.id.in_([change.id for change in changes])))
         uow.commit()
-    return written
+    return len(changes), written
 
 
 def change_waiting(session: Session, visit_id: int) -> bool:

@@ -223,7 +223,7 @@ def test_a_change_superseded_before_its_mail_was_written_writes_nothing(
     assert "(it was Tuesday 1 December 2026 at 10:00)" in rows[0].body
 
 
-def test_a_round_writes_at_most_its_batch_oldest_first(
+def test_each_transaction_writes_at_most_its_batch_oldest_first_and_a_round_goes_on_until_none_wait(
     sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
     visits = [
@@ -233,12 +233,16 @@ def test_a_round_writes_at_most_its_batch_oldest_first(
         ).visit.id
         for n in range(3)
     ]  # fmt: skip
-    write_mail_for_changes(sessions, kb=KB, batch=2)
+    write_mail_for_changes(sessions, kb=KB, batch=2, rounds=1)
     assert [visit for visit, _, _ in changes(sessions)] == visits[2:]
     assert {m.visit_id for m in pending(sessions)} == set(visits[:2])
-    write_mail_for_changes(sessions, kb=KB, batch=2)
+    book(
+        sessions, KB, patient_id=asha(email="p3@example.com"), treatment="botox", clinic_id=CLINIC,
+        start=local("2026-12-04T10:00"), actor="t", now=NOW,
+    )  # fmt: skip
+    write_mail_for_changes(sessions, kb=KB, batch=1)  # a transaction each, until none is left
     assert changes(sessions) == []
-    assert {m.visit_id for m in pending(sessions)} == set(visits)
+    assert len({m.visit_id for m in pending(sessions)}) == 4
 
 
 def test_an_older_change_writes_nothing_after_another_worker_wrote_the_newer_one(
