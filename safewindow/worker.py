@@ -2,8 +2,9 @@
 with exponential backoff.
 
 Each round first turns the recorded bookings, moves and cancellations into their messages (notice, reminders,
-aftercare: services/notifications.py, `write_mail_for_changes`, a batch per transaction until none wait). A message of a visit whose newer change is
-still to be written waits for it, so an old reminder never goes out after a move. Each message then goes
+aftercare: services/notifications.py, `write_mail_for_changes`, a batch per transaction until none wait). A
+message of a visit whose newer change is still to be written waits for it, so an old reminder never goes out
+after a move. Each message then goes
 through three short steps, each its own transaction or none:
 1. claim: lock the row, check it is still due and unsent (and still wanted: opt-out, cancelled visit), count
    the attempt, set `claimed_at`, and push `due_at` back by the backoff; commit. Another worker, or this one
