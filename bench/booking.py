@@ -4,7 +4,9 @@ client; each unit of work its own session), next to the raw INSERT
 rate of the same `visits` table in the same run (the same 64 clients, one plain INSERT of a visit that overlaps
 nothing per transaction, no checks) and the ratio (target: booking at least half the raw rate); how fast one
 worker then writes those bookings' mail (notice with calendar file, reminders, aftercare: the work a booking
-records but leaves to the worker, so it is not hidden from the figures); then bookings
+records but leaves to the worker, so it is not hidden from the figures); the round trips to the server that
+one booking and one raw insert each take (statements, BEGIN and COMMIT, the pool's ping: each round trip costs
+both sides a send, a wake-up and a receive, so their ratio bounds the ratio of the rates); then bookings
 per second with 8 processes on SQLite (a temporary file, each process its own engine); and, on each database
 afterwards, the visits that overlap another active visit of the same practitioner, room, device or patient
 (must be 0).
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Engine, create_engine, func, insert, select, text
+from sqlalchemy import Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -331,6 +333,38 @@ def write_mail(url: str) -> tuple[int, int, float]:
         engine.dispose()
 
 
+def round_trips(url: str, world: World) -> tuple[str, str]:
+    """Round trips to the server per booking and per raw insert, on one client after the timed runs: every
+    statement, BEGIN and COMMIT or ROLLBACK of each transaction, and the pool's ping at each checkout. Each
+    costs both sides a send, a wake-up and a receive, so their ratio bounds the rates' ratio from above."""
+    engine = make_engine(url)
+    counted: Counter[str] = Counter()
+
+    def count(what: str) -> Callable[..., None]:
+        return lambda *_: counted.update([what])
+
+    event.listen(engine, "before_cursor_execute", count("statements"))
+    event.listen(engine, "begin", count("transactions"))
+    event.listen(engine.pool, "checkout", count("checkouts"))
+    try:
+        sessions, kb = make_session_factory(engine), default_knowledge_base()
+        figures = []
+        for work, label in (
+            (lambda deadline: booking_client(sessions, kb, world, CLIENTS + 1, CLIENTS, deadline), "booking"),
+            (lambda deadline: insert_client(sessions, world, 10_000_000, 1, deadline), "raw insert"),
+        ):
+            counted.clear()
+            attempts = sum(work(time.perf_counter() + 1.0).values())
+            trips = counted["statements"] + 2 * counted["transactions"] + counted["checkouts"]
+            figures.append(
+                f"{trips / attempts:.1f} per {label} ({counted['statements'] / attempts:.1f} statements, "
+                f"{counted['transactions'] / attempts:.1f} transactions, {counted['checkouts'] / attempts:.1f} pings)"
+            )
+        return figures[0], figures[1]
+    finally:
+        engine.dispose()
+
+
 def prepare(url: str) -> World:
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -361,6 +395,7 @@ def postgres(server: str, seconds: float, processes: int) -> None:
         booked, booking_time = in_processes(url, world, "book", processes, threads, seconds)
         changes, messages, mail_time = write_mail(url)
         raw, raw_time = in_processes(url, world, "insert", processes, threads, seconds)
+        trips = round_trips(url, world)
         engine = make_engine(url)
         try:
             overlaps = double_bookings(engine)
@@ -379,6 +414,7 @@ def postgres(server: str, seconds: float, processes: int) -> None:
         f"PostgreSQL, one worker writing those bookings' mail: {changes / mail_time:8.1f} changes/s "
         f"({changes} changes, {messages} messages in {mail_time:.1f} s)"
     )
+    print(f"PostgreSQL round trips, one client: {trips[0]}; {trips[1]}")
     print(f"PostgreSQL double bookings afterwards: {overlaps} (must be 0)")
 
 
