@@ -14,7 +14,7 @@ from safewindow.cli.store_access import engine, sessions
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.demo_accounts import DEMO_PASSWORD, ensure_demo_accounts
-from safewindow.services.patients import add_patient, list_patients
+from safewindow.services.patients import add_patient, find_patients
 from safewindow.services.records import clinic_rows, patient_row, practitioner_rows, visit_rows
 from safewindow.store.database import database_url
 from safewindow.store.demo import load_demo
@@ -85,12 +85,16 @@ def practitioners(
 
 
 @patients_app.callback(invoke_without_command=True)
-def patients(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """The patients."""
+def patients(
+    ctx: typer.Context,
+    search: Annotated[str, typer.Option("--search", help="Part of a name or e-mail, or a patient number.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """The patients, by name."""
     if ctx.invoked_subcommand is not None:
         return
     with UnitOfWork(sessions()) as uow:
-        rows = [patient_row(p) for p in list_patients(uow.session)]
+        rows = [patient_row(p) for p in find_patients(uow.session, search, limit=None)]
     if as_json:
         print_json(rows)
         return

@@ -66,14 +66,10 @@ def add_patient(
         return patient
 
 
-def list_patients(session: Session) -> list[models.Patient]:
-    return list(session.scalars(select(models.Patient).order_by(models.Patient.id)))
-
-
-def find_patients(session: Session, text: str = "", *, limit: int, offset: int = 0) -> list[models.Patient]:
-    """One page of patients by name, then number: those whose name or e-mail holds `text` in any case, or whose
-    patient number it is; everyone when it is empty. The front desk looks a patient up while they wait, so a
-    clinic's thousands are never sent at once."""
+def find_patients(session: Session, text: str = "", *, limit: int | None, offset: int = 0) -> list[models.Patient]:
+    """Patients by name, then number: those whose name or e-mail holds `text` in any case, or whose patient
+    number it is; everyone when it is empty. A page of `limit` from `offset` (all with None: the command line
+    lists them all); the front desk looks a patient up while they wait, so the web never sends thousands."""
     query = select(models.Patient).order_by(models.Patient.name, models.Patient.id).limit(limit).offset(offset)
     text = text.strip()
     if not text:

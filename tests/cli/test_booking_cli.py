@@ -42,6 +42,14 @@ def test_listing_commands(env: dict[str, str]) -> None:
     assert any("physician" in p["qualifications"] for p in practitioners)
 
 
+def test_patients_are_listed_by_name_and_found_by_part_of_it(env: dict[str, str]) -> None:
+    everyone = ok(env, "patients")
+    assert [p["name"] for p in everyone] == sorted(p["name"] for p in everyone)
+    found = ok(env, "patients", "--search", "gIlL")
+    assert found and all("gill" in p["name"].lower() or "gill" in (p["email"] or "") for p in found)
+    assert ok(env, "patients", "--search", str(found[0]["id"]))[0] == found[0]
+
+
 def book_botox(patient: int, day: date, *extra: str) -> tuple[str, ...]:
     return ("book", "--patient", str(patient), "--treatment", "botox", "--clinic", "1", "--at", f"{day}T10:00", *extra)
 
