@@ -79,7 +79,7 @@ def changer(*roles: Role) -> Callable[..., Coroutine[Any, Any, User]]:
 
     async def check(request: Request, user: Annotated[User, Depends(current_user)]) -> User:
         await allowed(user)
-        await check_csrf(request, user)
+        check_csrf(request, user)
         return user
 
     return check
@@ -151,7 +151,7 @@ async def create_session(request: Request, credentials: Credentials) -> JSONResp
 
 @router.delete("/sessions", status_code=204, responses=SIGNED_IN | ALLOWED, summary="Sign out")
 async def delete_session(request: Request, user: UserDep) -> Response:
-    await check_csrf(request, user)
+    check_csrf(request, user)
     token, _ = token_of(request)
     if token:
         await run_in_threadpool(sign_out, store(request), token)

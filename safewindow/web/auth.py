@@ -37,8 +37,9 @@ def token_of(request: Request) -> tuple[str | None, bool]:
     return request.cookies.get(SESSION_COOKIE), True
 
 
-async def optional_user(request: Request) -> User | None:
-    """The signed-in user or None, resolved once per request."""
+def optional_user(request: Request) -> User | None:
+    """The signed-in user or None, resolved once per request. A plain `def`: the lookup reads the store, which
+    blocks, so FastAPI runs it in its thread pool rather than on the event loop."""
     if not hasattr(request.state, "user"):
         token, _ = token_of(request)
         user = None
@@ -51,6 +52,7 @@ async def optional_user(request: Request) -> User | None:
 
 
 async def current_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
+    # Only looks at the user `optional_user` resolved: nothing here blocks, so no trip to the thread pool.
     if user is None:
         raise HTTPException(
             401, detail=[{"field": "authorization", "problem": "sign in first"}], headers={"WWW-Authenticate": "Bearer"}
@@ -61,7 +63,7 @@ async def current_user(request: Request, user: Annotated[User | None, Depends(op
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, User]]:
     """A dependency: the signed-in user, if their role is one of `roles`; 403 otherwise."""
 
-    async def check(user: Annotated[User, Depends(current_user)]) -> User:
+    async def check(user: Annotated[User, Depends(current_user)]) -> User:  # a look at the role: never blocks
         if user.role not in roles:
             raise HTTPException(403, detail=[{"field": "role", "problem": f"a {user.role} may not do this"}])
         return user
@@ -69,8 +71,9 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, User]]:
     return check
 
 
-async def check_csrf(request: Request, user: User, form_token: str | None = None) -> None:
-    """For a change made with the session cookie: the session's CSRF token must come with it."""
+def check_csrf(request: Request, user: User, form_token: str | None = None) -> None:
+    """For a change made with the session cookie: the session's CSRF token must come with it. Compares what
+    the request carries, so it is safe to call on the event loop and in the thread pool alike."""
     _, from_cookie = token_of(request)
     if not from_cookie:
         return

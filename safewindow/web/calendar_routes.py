@@ -96,9 +96,9 @@ def _audit_feed(uow: UnitOfWork, user: User, action: str, owner: FeedOwner, **de
 
 
 @router.post("/api/v1/calendar/feeds", status_code=201)
-async def issue_feed(request: Request, user: UserDep) -> JSONResponse:
+def issue_feed(request: Request, user: UserDep) -> JSONResponse:
     """A new feed link for the signed-in patient or practitioner, shown once."""
-    await check_csrf(request, user)
+    check_csrf(request, user)
     owner = _feed_owner(user)
     with UnitOfWork(store(request), write=True) as uow:
         token = issue_feed_token(uow.session, owner)
@@ -110,9 +110,9 @@ async def issue_feed(request: Request, user: UserDep) -> JSONResponse:
 
 
 @router.delete("/api/v1/calendar/feeds/{token}", status_code=204)
-async def revoke_feed(request: Request, token: str, user: UserDep) -> Response:
+def revoke_feed(request: Request, token: str, user: UserDep) -> Response:
     """Revoke one of the signed-in user's feeds; anyone else's, or an unknown one, is 404."""
-    await check_csrf(request, user)
+    check_csrf(request, user)
     owner = _feed_owner(user)
     with UnitOfWork(store(request), write=True) as uow:
         found = resolve_feed_token(uow.session, token) if len(token) <= MAX_TOKEN else None
@@ -125,8 +125,8 @@ async def revoke_feed(request: Request, token: str, user: UserDep) -> Response:
 
 
 @router.delete("/api/v1/calendar/feeds")
-async def revoke_all_feeds(request: Request, user: UserDep) -> JSONResponse:
-    await check_csrf(request, user)
+def revoke_all_feeds(request: Request, user: UserDep) -> JSONResponse:
+    check_csrf(request, user)
     owner = _feed_owner(user)
     with UnitOfWork(store(request), write=True) as uow:
         revoked = revoke_feeds_of(uow.session, owner)
@@ -191,8 +191,8 @@ def _delivery_row(delivery: WebhookDelivery) -> dict[str, Any]:
 
 
 @webhooks_router.post("", status_code=201)
-async def create_webhook(request: Request, body: WebhookIn, user: AdminDep) -> JSONResponse:
-    await check_csrf(request, user)
+def create_webhook(request: Request, body: WebhookIn, user: AdminDep) -> JSONResponse:
+    check_csrf(request, user)
     clinic_id = _clinic_of(user)
     with UnitOfWork(store(request), write=True) as uow:
         made = webhooks.register(
@@ -230,8 +230,8 @@ def webhook_deliveries(request: Request, endpoint_id: int, user: AdminDep) -> JS
 
 
 @webhooks_router.delete("/{endpoint_id}", status_code=204)
-async def delete_webhook(request: Request, endpoint_id: int, user: AdminDep) -> Response:
-    await check_csrf(request, user)
+def delete_webhook(request: Request, endpoint_id: int, user: AdminDep) -> Response:
+    check_csrf(request, user)
     with UnitOfWork(store(request), write=True) as uow:
         try:
             webhooks.remove(uow.session, clinic_id=_clinic_of(user), endpoint_id=endpoint_id, actor=user.actor)

@@ -178,7 +178,7 @@ def _booked(request: Request, booked: Booked, kb: KnowledgeBase) -> tuple[Resour
 @router.post("/Appointment", status_code=201)
 async def create_appointment(request: Request, user: UserDep, at: NowDep) -> Response:
     """Book the visit the Appointment describes; `Prefer: return=minimal | representation | OperationOutcome`."""
-    await check_csrf(request, user)
+    check_csrf(request, user)
     kb = knowledge_base(request)
     wanted = fhir.booking_request(await _appointment_from(request), kb)
     may_see_patient(user, wanted.patient_id)

@@ -6,7 +6,12 @@ a signed-in user of another role gets 403. Forms are read as text and checked he
 beside its field and a 400, never FastAPI's own validation page. Every change made with the session cookie
 carries the session's CSRF token (`check_csrf`); the sign-in and sign-up forms, before any session exists,
 carry a token that must match a cookie set with the form (double submit), so no other site can sign a
-visitor in to an account of its choosing."""
+visitor in to an account of its choosing.
+
+The store blocks (on SQLite a change may wait seconds for the write lock), and so does password hashing: on the
+event loop either would stall every visitor. A route that works with them is a plain `def`, which FastAPI runs
+in its thread pool, or, when it must await its form, an `async def` that awaits the form and then hands the
+rest to the thread pool (`run_in_threadpool`). Only routes that do neither stay `async def` throughout."""
 
 from __future__ import annotations
 
@@ -77,6 +82,7 @@ def page_user(*roles: Role) -> Callable[..., Coroutine[Any, Any, User]]:
     """A dependency: the signed-in user of one of `roles`. Not signed in: to the sign-in form (a 303 raised as
     an HTTPException, so the route never runs); another role: 403."""
 
+    # Only looks at the user `optional_user` resolved (in the thread pool): nothing here blocks.
     async def check(request: Request, user: OptionalUserDep) -> User:
         if user is None:
             raise HTTPException(303, "sign in first", headers={"Location": sign_in_location(request)})
@@ -228,10 +234,10 @@ async def sign_out_sent(request: Request, user: OptionalUserDep) -> Response:
     response = RedirectResponse("/", 303)
     if user is None:
         return response
-    await check_csrf(request, user, (await read_form(request)).csrf)
+    check_csrf(request, user, (await read_form(request)).csrf)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        sign_out(store(request), token)
+        await run_in_threadpool(sign_out, store(request), token)  # the store blocks: off the event loop
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

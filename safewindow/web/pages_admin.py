@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
+from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_zone
 from safewindow.services import admin
@@ -45,11 +46,16 @@ def _clinic(session: Session, user: User) -> models.Clinic:
     return allowed[0]
 
 
+def _clinic_id(request: Request, user: User) -> int:
+    with UnitOfWork(store(request)) as uow:
+        return _clinic(uow.session, user).id
+
+
 # --- The audit log ----------------------------------------------------------------------------------------------
 
 
 @router.get("/admin/audit")
-async def audit_log(request: Request, user: AdminUser, show: str = "changes", before: str = "") -> Response:
+def audit_log(request: Request, user: AdminUser, show: str = "changes", before: str = "") -> Response:
     show = show if show in SHOWN else "changes"
     before_id = optional_int(before, "before")
     with UnitOfWork(store(request)) as uow:
@@ -202,7 +208,7 @@ def _by_weekday(shifts: list[admin.Shift]) -> dict[int, list[admin.Shift]]:
 
 
 @router.get("/admin/clinic")
-async def clinic_settings(request: Request, user: AdminUser, practitioner: str = "", done: str = "") -> Response:
+def clinic_settings(request: Request, user: AdminUser, practitioner: str = "", done: str = "") -> Response:
     return _clinic_page(request, user, chosen=practitioner, notice=NOTICES.get(done, ""))
 
 
@@ -238,9 +244,12 @@ def _refused(request: Request, user: User, refused: Refused, title: str, chosen:
 @router.post("/admin/clinic/hours")
 async def hours_sent(request: Request, user: AdminUser) -> Response:
     fields = await read_form(request)
-    await check_csrf(request, user, fields.csrf)
-    with UnitOfWork(store(request)) as uow:
-        clinic_id = _clinic(uow.session, user).id
+    check_csrf(request, user, fields.csrf)
+    return await run_in_threadpool(_save_hours, request, user, fields)
+
+
+def _save_hours(request: Request, user: User, fields: Fields) -> Response:
+    clinic_id = _clinic_id(request, user)
     try:
         shifts = _shifts(fields, "open", SHIFTS_PER_DAY, "hours")
         admin.set_opening_hours(store(request), clinic_id=clinic_id, hours=shifts, actor=user.actor)
@@ -254,8 +263,12 @@ async def hours_sent(request: Request, user: AdminUser) -> Response:
 @router.post("/admin/clinic/closures")
 async def closure_sent(request: Request, user: AdminUser) -> Response:
     fields = await read_form(request)
-    await check_csrf(request, user, fields.csrf)
+    check_csrf(request, user, fields.csrf)
     values = {k: fields.text(k, 200) for k in ("first_day", "last_day", "reason")}
+    return await run_in_threadpool(_add_closure, request, user, values)
+
+
+def _add_closure(request: Request, user: User, values: dict[str, str]) -> Response:
     errors: dict[str, str] = {}
     days = {}
     for key in ("first_day", "last_day"):
@@ -266,8 +279,7 @@ async def closure_sent(request: Request, user: AdminUser) -> Response:
     if not values["reason"]:
         errors["reason"] = "say why the clinic is closed; patients see it"
     if not errors:
-        with UnitOfWork(store(request)) as uow:
-            clinic_id = _clinic(uow.session, user).id
+        clinic_id = _clinic_id(request, user)
         try:
             admin.add_closure(
                 store(request),
@@ -288,9 +300,12 @@ async def closure_sent(request: Request, user: AdminUser) -> Response:
 
 @router.post("/admin/clinic/closures/{closure_id}/remove")
 async def closure_removed(request: Request, user: AdminUser, closure_id: RecordId) -> Response:
-    await check_csrf(request, user, (await read_form(request)).csrf)
-    with UnitOfWork(store(request)) as uow:
-        clinic_id = _clinic(uow.session, user).id
+    check_csrf(request, user, (await read_form(request)).csrf)
+    return await run_in_threadpool(_remove_closure, request, user, closure_id)
+
+
+def _remove_closure(request: Request, user: User, closure_id: int) -> Response:
+    clinic_id = _clinic_id(request, user)
     try:
         admin.remove_closure(store(request), clinic_id=clinic_id, closure_id=closure_id, actor=user.actor)
     except InputError as error:
@@ -301,10 +316,13 @@ async def closure_removed(request: Request, user: AdminUser, closure_id: RecordI
 @router.post("/admin/clinic/staff")
 async def staff_sent(request: Request, user: AdminUser) -> Response:
     fields = await read_form(request)
-    await check_csrf(request, user, fields.csrf)
+    check_csrf(request, user, fields.csrf)
+    return await run_in_threadpool(_save_working_hours, request, user, fields)
+
+
+def _save_working_hours(request: Request, user: User, fields: Fields) -> Response:
     chosen = fields.text("practitioner", 12)
-    with UnitOfWork(store(request)) as uow:
-        clinic_id = _clinic(uow.session, user).id
+    clinic_id = _clinic_id(request, user)
     try:
         practitioner_id = optional_int(chosen, "practitioner")
         if practitioner_id is None:
@@ -323,9 +341,12 @@ async def staff_sent(request: Request, user: AdminUser) -> Response:
 
 @router.post("/admin/clinic/staff/{practitioner_id}/leave")
 async def staff_left(request: Request, user: AdminUser, practitioner_id: RecordId) -> Response:
-    await check_csrf(request, user, (await read_form(request)).csrf)
-    with UnitOfWork(store(request)) as uow:
-        clinic_id = _clinic(uow.session, user).id
+    check_csrf(request, user, (await read_form(request)).csrf)
+    return await run_in_threadpool(_leave_clinic, request, user, practitioner_id)
+
+
+def _leave_clinic(request: Request, user: User, practitioner_id: int) -> Response:
+    clinic_id = _clinic_id(request, user)
     try:
         admin.leave_clinic(store(request), clinic_id=clinic_id, practitioner_id=practitioner_id, actor=user.actor)
     except Refused as refused:

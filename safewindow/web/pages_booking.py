@@ -17,10 +17,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.domain.advice import Advice, Reason, Severity
 from safewindow.domain.knowledge_base import KnowledgeBase
+from safewindow.services.accounts import User
 from safewindow.services.advice import parse_day
 from safewindow.services.booking import Problem, Refused, book
 from safewindow.services.chart import advice_for_patient
@@ -197,7 +199,7 @@ def practitioner_name(session: Session, practitioner_id: int | None) -> str | No
 
 
 @router.get("/book")
-async def book_start(
+def book_start(
     request: Request,
     user: OptionalUserDep,
     treatment: str = "",
@@ -319,7 +321,7 @@ def refused_context(problems: list[Problem]) -> dict[str, object]:
 
 
 @router.get("/book/confirm")
-async def book_confirm(
+def book_confirm(
     request: Request,
     user: PatientUser,
     treatment: str = "",
@@ -341,13 +343,18 @@ async def book_confirm(
 
 @router.post("/book/confirm")
 async def book_confirmed(request: Request, user: PatientUser) -> Response:
-    assert user.patient_id is not None
     fields = await read_form(request)
-    await check_csrf(request, user, fields.csrf)
+    check_csrf(request, user, fields.csrf)
     if fields.text("override_reason"):
         raise HTTPException(403, "only a qualified practitioner may override a rule")
-    kb = knowledge_base(request)
     treatment, clinic, slot = fields.text("treatment", 64), fields.text("clinic", 12), fields.text("slot", 40)
+    return await run_in_threadpool(_book, request, user, treatment, clinic, slot)
+
+
+def _book(request: Request, user: User, treatment: str, clinic: str, slot: str) -> Response:
+    """Book the visit the confirmation page showed, if the service agrees; the page again if not."""
+    assert user.patient_id is not None
+    kb = knowledge_base(request)
     with UnitOfWork(store(request)) as uow:
         proposal, errors = propose(uow.session, kb, user.patient_id, treatment, clinic, slot)
     if proposal is None:

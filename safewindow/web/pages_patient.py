@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_today
 from safewindow.domain.advice import Severity
@@ -27,7 +28,7 @@ from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import check_csrf, store
 from safewindow.web.dependencies import TodayDep, knowledge_base
 from safewindow.web.errors import NotFound
-from safewindow.web.pages_account import PatientUser, RecordId, read_form, render, summary_of
+from safewindow.web.pages_account import Fields, PatientUser, RecordId, read_form, render, summary_of
 from safewindow.web.pages_booking import DAYS_SHOWN, Offer, OfferDay, first_day_of, offer_days, ordered, parse_slot
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -49,7 +50,7 @@ def _own_visit(chart: Chart, visit_id: int) -> ChartVisit:
 
 
 @router.get("/my/visits")
-async def my_visits(request: Request, user: PatientUser, cancelled: int | None = None) -> Response:
+def my_visits(request: Request, user: PatientUser, cancelled: int | None = None) -> Response:
     chart = _chart(request, user)
     context = {"page": "my-visits", "chart": chart, "kb": knowledge_base(request), "cancelled": cancelled}
     return render(request, "my_visits.html", context, user=user)
@@ -84,16 +85,18 @@ NOTICES = {"booked": "Your visit is booked.", "moved": "Your visit has been move
 
 
 @router.get("/my/visits/{visit_id}")
-async def my_visit(
-    request: Request, user: PatientUser, visit_id: RecordId, booked: int = 0, moved: int = 0
-) -> Response:
+def my_visit(request: Request, user: PatientUser, visit_id: RecordId, booked: int = 0, moved: int = 0) -> Response:
     notice = NOTICES["booked"] if booked else NOTICES["moved"] if moved else ""
     return _visit_page(request, user, visit_id, notice=notice)
 
 
 @router.post("/my/visits/{visit_id}/cancel")
 async def cancel_visit(request: Request, user: PatientUser, visit_id: RecordId) -> Response:
-    await check_csrf(request, user, (await read_form(request)).csrf)
+    check_csrf(request, user, (await read_form(request)).csrf)
+    return await run_in_threadpool(_cancel, request, user, visit_id)
+
+
+def _cancel(request: Request, user: User, visit_id: int) -> Response:
     _own_visit(_chart(request, user), visit_id)
     try:
         cancel(store(request), knowledge_base(request), visit_id=visit_id, actor=user.actor)
@@ -181,7 +184,7 @@ def _move_page(
 
 
 @router.get("/my/visits/{visit_id}/move")
-async def move_form(
+def move_form(
     request: Request, user: PatientUser, visit_id: RecordId, from_: Annotated[str, Query(alias="from")] = ""
 ) -> Response:
     return _move_page(request, user, visit_id, from_.strip())
@@ -190,11 +193,14 @@ async def move_form(
 @router.post("/my/visits/{visit_id}/move")
 async def move_sent(request: Request, user: PatientUser, visit_id: RecordId) -> Response:
     fields = await read_form(request)
-    await check_csrf(request, user, fields.csrf)
+    check_csrf(request, user, fields.csrf)
+    return await run_in_threadpool(_move, request, user, visit_id, fields.text("slot", 40), fields.text("from", 20))
+
+
+def _move(request: Request, user: User, visit_id: int, slot: str, from_text: str) -> Response:
     visit = _own_visit(_chart(request, user), visit_id)
-    from_text = fields.text("from", 20)
     try:
-        start, _ = parse_slot(fields.text("slot", 40), visit.zone)
+        start, _ = parse_slot(slot, visit.zone)
         reschedule(store(request), knowledge_base(request), visit_id=visit_id, start=start, actor=user.actor)
     except InputError as error:
         return _move_page(request, user, visit_id, from_text, errors={"slot": error.problem}, status=400)
@@ -233,16 +239,21 @@ def _history_page(
 
 
 @router.get("/my/history")
-async def my_history(request: Request, user: PatientUser, saved: int = 0, welcome: int = 0) -> Response:
+def my_history(request: Request, user: PatientUser, saved: int = 0, welcome: int = 0) -> Response:
     notice = "Your answers are saved." if saved else "Your account is ready." if welcome else ""
     return _history_page(request, user, notice=notice)
 
 
 @router.post("/my/history")
 async def my_history_sent(request: Request, user: PatientUser, today: TodayDep) -> Response:
-    assert user.patient_id is not None
     fields = await read_form(request)
-    await check_csrf(request, user, fields.csrf)
+    check_csrf(request, user, fields.csrf)
+    return await run_in_threadpool(_save_intake, request, user, fields, today)
+
+
+def _save_intake(request: Request, user: User, fields: Fields, today: date) -> Response:
+    """The answers recorded, or the form again with what is wrong with them."""
+    assert user.patient_id is not None
     kb = knowledge_base(request)
     chosen = set(fields.all("factor"))
     slug, day_text = fields.text("prior_treatment", 64), fields.text("prior_date", 20)

@@ -231,7 +231,7 @@ def _ask_from_query(request: Request) -> tuple[PlanAsk, bool]:
 
 async def _ask_from_form(request: Request, user: User) -> tuple[PlanAsk, list[str]]:
     fields = await read_form(request)
-    await check_csrf(request, user, fields.csrf)
+    check_csrf(request, user, fields.csrf)
     ask = PlanAsk(*(fields.text(name, 64) for name in ("template", "clinic", "start", "event")))
     return ask, fields.all("shown")
 
@@ -240,32 +240,28 @@ async def _ask_from_form(request: Request, user: User) -> tuple[PlanAsk, list[st
 async def staff_plan(request: Request, user: StaffUser, patient_id: int) -> Response:
     ask, sent = _ask_from_query(request)
     whose = await run_in_threadpool(_whose, request, user, patient_id)
-    page = await run_in_threadpool(_plan_page, request, user, whose, ask, sent=sent)
-    return page
+    return await run_in_threadpool(_plan_page, request, user, whose, ask, sent=sent)
 
 
 @router.post("/staff/patients/{patient_id}/plan")
 async def staff_book_plan(request: Request, user: StaffUser, patient_id: int) -> Response:
     ask, shown = await _ask_from_form(request, user)
     whose = await run_in_threadpool(_whose, request, user, patient_id)
-    page = await run_in_threadpool(_plan_page, request, user, whose, ask, sent=True, shown=shown)
-    return page
+    return await run_in_threadpool(_plan_page, request, user, whose, ask, sent=True, shown=shown)
 
 
 @router.get("/my/plan")
 async def my_plan(request: Request, user: PatientUser) -> Response:
     ask, sent = _ask_from_query(request)
     whose = await run_in_threadpool(_whose, request, user, None)
-    page = await run_in_threadpool(_plan_page, request, user, whose, ask, sent=sent)
-    return page
+    return await run_in_threadpool(_plan_page, request, user, whose, ask, sent=sent)
 
 
 @router.post("/my/plan")
 async def my_book_plan(request: Request, user: PatientUser) -> Response:
     ask, shown = await _ask_from_form(request, user)
     whose = await run_in_threadpool(_whose, request, user, None)
-    page = await run_in_threadpool(_plan_page, request, user, whose, ask, sent=True, shown=shown)
-    return page
+    return await run_in_threadpool(_plan_page, request, user, whose, ask, sent=True, shown=shown)
 
 
 def _booked_page(request: Request, user: User, whose: Whose, plan_id: int, booked: bool) -> Response:
@@ -295,15 +291,13 @@ async def staff_booked_plan(
     request: Request, user: StaffUser, patient_id: int, plan_id: int, booked: int = 0
 ) -> Response:
     whose = await run_in_threadpool(_whose, request, user, patient_id)
-    page = await run_in_threadpool(_booked_page, request, user, whose, plan_id, bool(booked))
-    return page
+    return await run_in_threadpool(_booked_page, request, user, whose, plan_id, bool(booked))
 
 
 @router.get("/my/plans/{plan_id}")
 async def my_booked_plan(request: Request, user: PatientUser, plan_id: int, booked: int = 0) -> Response:
     whose = await run_in_threadpool(_whose, request, user, None)
-    page = await run_in_threadpool(_booked_page, request, user, whose, plan_id, bool(booked))
-    return page
+    return await run_in_threadpool(_booked_page, request, user, whose, plan_id, bool(booked))
 
 
 # --- Recalls --------------------------------------------------------------------------------------------------------
@@ -446,7 +440,7 @@ def _book_recall(request: Request, user: User, fields: dict[str, str]) -> Respon
 @router.post("/staff/recalls/book")
 async def book_recall(request: Request, user: StaffUser) -> Response:
     form = await read_form(request)
-    await check_csrf(request, user, form.csrf)
+    check_csrf(request, user, form.csrf)
     fields = {
         "patient": form.text("patient", 12),
         "treatment": form.text("treatment", 64),
@@ -454,8 +448,7 @@ async def book_recall(request: Request, user: StaffUser) -> Response:
         "slot": form.text("slot", 40),
         "on": form.text("on", 10),
     }
-    page = await run_in_threadpool(_book_recall, request, user, fields)
-    return page
+    return await run_in_threadpool(_book_recall, request, user, fields)
 
 
 # --- Moving a visit, and the visits it makes unsafe -----------------------------------------------------------------
@@ -595,8 +588,7 @@ async def move_form(
     request: Request, user: StaffUser, visit_id: int, day: str = "", time: str = "", moved: str = ""
 ) -> Response:
     ids = [int(part) for part in moved.split(",") if part.strip().isdigit() and len(part.strip()) <= 9][:50]
-    page = await run_in_threadpool(_move_page, request, user, visit_id, day.strip()[:20], time.strip()[:10], moved=ids)
-    return page
+    return await run_in_threadpool(_move_page, request, user, visit_id, day.strip()[:20], time.strip()[:10], moved=ids)
 
 
 def _apply(request: Request, user: User, visit_id: int, day: str, time: str, replan: list[str]) -> Response:
@@ -625,7 +617,6 @@ def _apply(request: Request, user: User, visit_id: int, day: str, time: str, rep
 @router.post("/staff/visits/{visit_id}/move")
 async def move_confirmed(request: Request, user: StaffUser, visit_id: int) -> Response:
     form = await read_form(request)
-    await check_csrf(request, user, form.csrf)
+    check_csrf(request, user, form.csrf)
     day, time, replan = form.text("day", 20), form.text("time", 10), form.all("replan")[:50]
-    page = await run_in_threadpool(_apply, request, user, visit_id, day, time, replan)
-    return page
+    return await run_in_threadpool(_apply, request, user, visit_id, day, time, replan)

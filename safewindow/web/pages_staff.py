@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.services.accounts import User
@@ -76,7 +77,7 @@ def _clinic_for(session: Session, user: User, wanted: str) -> tuple[models.Clini
 
 
 @router.get("/staff")
-async def staff_home(request: Request, user: StaffUser) -> Response:
+def staff_home(request: Request, user: StaffUser) -> Response:
     with UnitOfWork(store(request)) as uow:
         clinics = staff_clinics(uow.session, user)
     return render(request, "staff_home.html", {"page": "staff", "clinics": clinics}, user=user)
@@ -86,7 +87,7 @@ async def staff_home(request: Request, user: StaffUser) -> Response:
 
 
 @router.get("/staff/calendar")
-async def calendar(
+def calendar(
     request: Request,
     user: StaffUser,
     clinic: str = "",
@@ -146,7 +147,7 @@ async def calendar(
 
 
 @router.get("/staff/patients")
-async def patients(request: Request, user: StaffUser, q: str = "") -> Response:
+def patients(request: Request, user: StaffUser, q: str = "") -> Response:
     q = q.strip()[:100]
     found: list[models.Patient] = []
     if q:
@@ -157,7 +158,7 @@ async def patients(request: Request, user: StaffUser, q: str = "") -> Response:
 
 
 @router.get("/staff/patients/{patient_id}")
-async def chart(request: Request, user: StaffUser, patient_id: RecordId, booked: int | None = None) -> Response:
+def chart(request: Request, user: StaffUser, patient_id: RecordId, booked: int | None = None) -> Response:
     may_see_patient(user, patient_id)
     kb = knowledge_base(request)
     # The read and its audit entry in one transaction: no chart is shown that was not accounted for (PIPA).
@@ -189,7 +190,7 @@ def _patient_name(session: Session, patient_id: int) -> str:
 
 
 @router.get("/staff/patients/{patient_id}/book")
-async def book_for(
+def book_for(
     request: Request,
     user: StaffUser,
     patient_id: RecordId,
@@ -312,7 +313,7 @@ def _confirm_page(
 
 
 @router.get("/staff/patients/{patient_id}/book/confirm")
-async def confirm_for(
+def confirm_for(
     request: Request,
     user: StaffUser,
     patient_id: RecordId,
@@ -334,7 +335,7 @@ async def confirm_for(
 @router.post("/staff/patients/{patient_id}/book/confirm")
 async def confirmed_for(request: Request, user: StaffUser, patient_id: RecordId) -> Response:
     form = await read_form(request)
-    await check_csrf(request, user, form.csrf)
+    check_csrf(request, user, form.csrf)
     if OVERRIDE_FIELD in form.form and user.role is not Role.PRACTITIONER:
         raise HTTPException(403, f"a {user.role} may not override a timing rule; ask a qualified practitioner")
     fields = {
@@ -343,6 +344,12 @@ async def confirmed_for(request: Request, user: StaffUser, patient_id: RecordId)
         "slot": form.text("slot", 40),
         OVERRIDE_FIELD: form.text(OVERRIDE_FIELD, MAX_REASON),
     }
+    return await run_in_threadpool(_book_for, request, user, patient_id, fields, OVERRIDE_FIELD in form.form)
+
+
+def _book_for(request: Request, user: User, patient_id: int, fields: dict[str, str], overriding: bool) -> Response:
+    """Book what the confirmation page showed (`overriding`: with the practitioner's reason to override a soft
+    rule), if the service agrees; the page again if not."""
     kb = knowledge_base(request)
     with UnitOfWork(store(request)) as uow:
         _patient_name(uow.session, patient_id)
@@ -354,7 +361,7 @@ async def confirmed_for(request: Request, user: StaffUser, patient_id: RecordId)
         return _book_page(request, user, patient_id, fields["treatment"], fields["clinic"], "", errors)
     reason = fields[OVERRIDE_FIELD]
     override = None
-    if OVERRIDE_FIELD in form.form:
+    if overriding:
         if len(reason) > MAX_REASON:
             errors = {OVERRIDE_FIELD: f"use at most {MAX_REASON} characters"}
         elif not reason:
