@@ -5,7 +5,7 @@ offers the other accepts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -85,11 +85,6 @@ class Practitioner:
 
     def qualified_for(self, treatment: OfferedTreatment) -> bool:
         return not treatment.qualifications or not self.qualifications.isdisjoint(treatment.qualifications)
-
-    def visit_times(self, within: list[Interval]) -> Iterator[Interval]:
-        """When this practitioner could see a patient, before their visits are counted: `within` (their working
-        hours inside the clinic's open times that day, see `working_times`) less time off."""
-        return subtract(within, self.time_off)
 
 
 def working_times(hours: WeeklyHours, day: ClinicDay, open_times: list[Interval]) -> list[Interval]:

@@ -1,7 +1,11 @@
-"""Stretches of time as half-open UTC intervals, and the two operations the slot finder lives on: cutting
-taken time out of free time, and keeping only what two lists share. Both take sorted lists and stay lazy. Busy
-times keep an index of the free time between their visits, so cutting out a full diary to find a gap long
-enough for a visit steps over a packed morning in a few lookups, however many visits it holds."""
+"""Stretches of time as half-open UTC intervals, and the operations availability lives on: cutting taken time
+out of free time, keeping only what two lists share (both take sorted lists and stay lazy), and finding in a
+diary the first free stretch long enough from any instant. Busy times keep an index of the free time between
+their visits, so a gap long enough for a visit is found past a packed morning in a few lookups, however many
+visits it holds.
+
+Busy times also hold their bounds as ticks (whole microseconds since the epoch: exact, as datetimes hold no
+finer time), so the slot finder's inner loop adds, compares and rounds plain numbers, not datetimes."""
 
 from __future__ import annotations
 
@@ -12,6 +16,19 @@ from datetime import UTC, datetime, timedelta
 
 NO_TIME = timedelta(0)
 ENDLESS = timedelta.max  # the free time before a diary's first visit and after its last
+TICK = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ENDLESS_TICKS = ENDLESS // TICK  # as long, or as late, as ticks need: past any instant a datetime holds
+
+
+def ticks(instant: datetime) -> int:
+    """`instant` (aware) as whole microseconds since the epoch."""
+    return (instant - EPOCH) // TICK
+
+
+def from_ticks(count: int) -> datetime:
+    """The instant, in UTC, `count` microseconds after the epoch."""
+    return EPOCH + timedelta(microseconds=count)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -42,12 +59,14 @@ class Interval:
 @dataclass(frozen=True, slots=True)
 class BusyTimes:
     """The time a practitioner, room, device, clinic or patient is taken: sorted, overlaps merged, and indexed
-    so any stretch is found by bisection and any long enough gap by `first_gap`. Build it once per resource;
-    queries never scan the whole diary."""
+    so any stretch is found by bisection and the first long enough gap by `first_gap` or `first_clear`. Build
+    it once per resource; queries never scan the whole diary."""
 
     intervals: tuple[Interval, ...] = ()
     _starts: tuple[datetime, ...] = field(init=False, repr=False, compare=False)
     _ends: tuple[datetime, ...] = field(init=False, repr=False, compare=False)
+    _start_ticks: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _end_ticks: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _longest: GapIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -55,8 +74,11 @@ class BusyTimes:
         object.__setattr__(self, "intervals", tuple(merged))
         object.__setattr__(self, "_starts", tuple(i.start for i in merged))
         object.__setattr__(self, "_ends", tuple(i.end for i in merged))
-        between = (start - end for end, start in zip(self._ends, self._starts[1:], strict=False))
-        object.__setattr__(self, "_longest", GapIndex.of([ENDLESS, *between, ENDLESS] if merged else [ENDLESS]))
+        object.__setattr__(self, "_start_ticks", tuple(map(ticks, self._starts)))
+        object.__setattr__(self, "_end_ticks", tuple(map(ticks, self._ends)))
+        between = (start - end for end, start in zip(self._end_ticks, self._start_ticks[1:], strict=False))
+        gaps = [ENDLESS_TICKS, *between, ENDLESS_TICKS] if merged else [ENDLESS_TICKS]
+        object.__setattr__(self, "_longest", GapIndex.of(gaps))
 
     @classmethod
     def of(cls, intervals: Iterable[Interval]) -> BusyTimes:
@@ -75,30 +97,48 @@ class BusyTimes:
     def first_gap(self, index: int, length: timedelta) -> int:
         """The first gap from gap `index` (0 to `len(intervals)`) on that is at least `length` long. Gap `i` is
         the free time just before interval `i`; the one after the last interval never ends, so there is one."""
-        return self._longest.first_at_least(index, length)
+        return self._longest.first_at_least(index, length // TICK)
+
+    def first_clear(self, since: int, lead: int, length: int, grid: int, step: int) -> tuple[int, int]:
+        """In ticks: the first grid line (every `step` from `grid`) at or after `since`, itself one, such that
+        the `length` that begins `lead` before it is free; and where the free time holding that ends
+        (`ENDLESS_TICKS` after the last interval). Gaps too short are stepped over through the index, so a
+        packed stretch costs a few lookups, and a gap long enough but for the grid is passed for the next."""
+        starts, ends = self._start_ticks, self._end_ticks
+        last = len(starts)
+        held = since - lead
+        gap = bisect_right(ends, held)  # `held` lies in gap `gap`, or in the interval right after it
+        # Rounded up to the grid, `held` may land past interval `gap`: it then fails the test below as well,
+        # and the search goes on from the next gap long enough.
+        while gap < last and starts[gap] - held < length:
+            gap = self._longest.first_at_least(gap + 1, length)
+            start = ends[gap - 1] + lead
+            held = start + (grid - start) % step - lead
+        return held + lead, starts[gap] if gap < last else ENDLESS_TICKS
 
 
 @dataclass(frozen=True, slots=True)
 class GapIndex:
-    """The longest gap in every aligned block of consecutive gaps (a max segment tree: root at 1, leaves from
-    `size`), so the first gap long enough for a visit is found in steps that grow with the logarithm of how
-    many gaps it lies beyond, not with their number. Leaves past the last gap count as endless."""
+    """The longest gap (in ticks) in every aligned block of consecutive gaps (a max segment tree: root at 1,
+    leaves from `size`), so the first gap long enough for a visit is found in steps that grow with the
+    logarithm of how many gaps it lies beyond, not with their number. Leaves past the last gap count as
+    endless."""
 
     size: int
-    tree: tuple[timedelta, ...]
+    tree: tuple[int, ...]
 
     @classmethod
-    def of(cls, gaps: list[timedelta]) -> GapIndex:
+    def of(cls, gaps: list[int]) -> GapIndex:
         """Over `gaps` in order; the last must be endless (the time after a diary's last visit)."""
         size = 1 << (len(gaps) - 1).bit_length()
-        level = gaps + [ENDLESS] * (size - len(gaps))
+        level = gaps + [gaps[-1]] * (size - len(gaps))
         levels = [level]
         while len(level) > 1:
             level = [a if a >= b else b for a, b in zip(level[::2], level[1::2], strict=True)]
             levels.append(level)
-        return cls(size, (NO_TIME, *(length for level in reversed(levels) for length in level)))
+        return cls(size, (0, *(length for level in reversed(levels) for length in level)))
 
-    def first_at_least(self, index: int, length: timedelta) -> int:
+    def first_at_least(self, index: int, length: int) -> int:
         tree, size = self.tree, self.size
         node = size + index
         # Up: past each block too short, to the one right after it, a level higher once it is a right child;
@@ -157,7 +197,7 @@ def leftovers(
     last = len(starts)  # the gap after the last taken interval
     # A gap between taken intervals leaves `shortest` only if it holds both reaches as well; shorter ones (most
     # of a full diary) are stepped over through the index, never one by one.
-    wanted = shortest + reach_before + reach_after
+    wanted = (shortest + reach_before + reach_after) // TICK
     for interval in free:
         start, end = interval.start, interval.end
         gap = bisect_right(ends, start - reach_after)  # the first taken interval still reaching past `start`

@@ -2,10 +2,12 @@
 less time off and their visits (kept off by the treatment's buffers), cut on the step grid, kept within notice
 and horizon, given a free room and device, and, for a patient, only on days their history allows.
 
-The finder walks one calendar day at a time and stops at `limit`; each practitioner's day is a lazy stream of
-starts found by bisection and an index of the gaps between their visits, so the cost follows the practitioners
-and starts looked at, not the size of the diary nor the booked time between its usable gaps. The patient's
-timing rules are asked once per day. The store still has the last word: a slot is an offer, not a hold."""
+The finder walks one calendar day at a time and stops at `limit`. Each practitioner waits under the earliest
+time they could start and is looked up only when that comes next: a bisection in their diary (and its index of
+the gaps between visits, past a packed morning) gives their first start and the free stretch it begins, every
+grid line of which is a start with no further lookup. So the cost follows the practitioners and starts looked
+at, not the size of the diary nor the booked time between its usable gaps. The patient's timing rules are asked
+once per day. The store still has the last word: a slot is an offer, not a hold."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The busy times' index of gaps and the cut that steps over short gaps with it: written-out examples, and
 properties against a plain walk over every taken interval (the cut as it was before the index), which must
-give exactly the same pieces for any diary, reach and shortest length."""
+give exactly the same pieces for any diary, reach and shortest length; and the first grid line with room
+from any other, in ticks, against a walk over every grid line."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -8,7 +9,19 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safewindow.domain.intervals import ENDLESS, BusyTimes, GapIndex, Interval, leftovers, merge, subtract
+from safewindow.domain.intervals import (
+    ENDLESS,
+    ENDLESS_TICKS,
+    TICK,
+    BusyTimes,
+    GapIndex,
+    Interval,
+    from_ticks,
+    leftovers,
+    merge,
+    subtract,
+    ticks,
+)
 
 PROPERTIES = settings(max_examples=300, deadline=None)
 MONDAY = datetime(2026, 11, 30, tzinfo=UTC)
@@ -108,10 +121,38 @@ def test_the_indexed_cut_leaves_exactly_what_a_walk_past_every_visit_leaves(
 
 
 @PROPERTIES
-@given(st.lists(st.integers(0, 100).map(minutes), max_size=70), st.data())
-def test_the_first_long_enough_gap_is_the_first_a_scan_finds(lengths: list[timedelta], data: st.DataObject) -> None:
-    gaps = [ENDLESS, *lengths, ENDLESS]
+@given(st.lists(st.integers(0, 100).map(lambda m: minutes(m) // TICK), max_size=70), st.data())
+def test_the_first_long_enough_gap_is_the_first_a_scan_finds(lengths: list[int], data: st.DataObject) -> None:
+    gaps = [ENDLESS_TICKS, *lengths, ENDLESS_TICKS]
     index = GapIndex.of(gaps)
     for start in range(len(gaps)):
-        wanted = data.draw(st.integers(0, 110).map(minutes))
+        wanted = data.draw(st.integers(0, 110).map(lambda m: minutes(m) // TICK))
         assert index.first_at_least(start, wanted) == next(n for n in range(start, len(gaps)) if gaps[n] >= wanted)
+
+
+@PROPERTIES
+@given(stretches(30, 60), st.integers(1, 120).map(minutes), reaches, st.data())
+def test_the_first_clear_grid_line_is_the_first_a_walk_over_every_grid_line_finds(
+    taken: list[Interval], length: timedelta, lead: timedelta, data: st.DataObject
+) -> None:
+    diary = BusyTimes.of(taken)
+    step = minutes(data.draw(st.sampled_from([1, 5, 7, 15, 30])))
+    grid = at(0, data.draw(st.integers(-30, 30)))
+    # Anywhere, or where a gap holds exactly `length` (just before a visit, or at its end), then up to the grid.
+    edges = [edge for i in diary.intervals for edge in (i.start - length + lead, i.end + lead)]
+    near = data.draw(st.sampled_from(edges) if edges and data.draw(st.booleans()) else st.just(at(0, 0)))
+    near += minutes(data.draw(st.integers(-180, 27 * 60)) if near == at(0, 0) else data.draw(st.integers(-1, 1)))
+    since = grid - ((grid - near) // step) * step
+    start = since
+    while not diary.is_free(start - lead, start - lead + length):
+        start += step
+    ends = min((i.start for i in diary.intervals if i.start >= start - lead), default=None)
+    expected = (ticks(start), ENDLESS_TICKS if ends is None else ticks(ends))
+    assert diary.first_clear(ticks(since), lead // TICK, length // TICK, ticks(grid), step // TICK) == expected
+
+
+def test_ticks_are_exact_microseconds_in_utc_and_endless_is_past_any_instant() -> None:
+    instant = datetime(2026, 11, 1, 8, 30, 0, 7, tzinfo=UTC)
+    assert from_ticks(ticks(instant)) == instant and from_ticks(ticks(instant)).tzinfo is UTC
+    assert ticks(instant + TICK) - ticks(instant) == 1
+    assert ticks(datetime.max.replace(tzinfo=UTC)) < ENDLESS_TICKS
