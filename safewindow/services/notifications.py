@@ -258,9 +258,8 @@ def record_visit_change(
     session.flush()  # the visit's version must be the one being committed: it names the event
     webhooks.enqueue_visit_event(session, visit, str(event), now=now, was=was)  # webhooks: the clinic's systems
     change = {"visit_id": visit.id, "visit_version": visit.version, "event": str(event), "was": was, "happened_at": now}
-    session.execute(
-        insert(cast(Table, VisitChange.__table__)), change
-    )  # a plain INSERT into the table: nothing to track
+    # A plain INSERT into the table: nothing for the ORM to track.
+    session.execute(insert(cast(Table, VisitChange.__table__)), change)
 
 
 def write_mail_for_changes(

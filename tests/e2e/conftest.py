@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,6 +20,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from safewindow.web.access_log import log_config
 from safewindow.web.app import create_app
+from safewindow.web.dependencies import today
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,6 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+SEED_TODAY = date(2026, 11, 11)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -67,8 +70,12 @@ def serve_app(app: FastAPI) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def base_url() -> Iterator[str]:
-    """The real application, served by uvicorn on the loopback interface for the whole session."""
-    yield from serve_app(create_app())
+    """The real application, served by uvicorn on the loopback interface for the whole session. The clinic's
+    today is the day after the seed question's microneedling, as in tests/web, so the calculator's answers
+    do not turn into "already passed" as the calendar moves on."""
+    app = create_app()
+    app.dependency_overrides[today] = lambda: SEED_TODAY
+    yield from serve_app(app)
 
 
 @pytest.fixture(scope="session")
