@@ -20,7 +20,9 @@ from pathlib import Path
 import safewindow  # noqa: F401  (pins zoneinfo to the tzdata package)
 from safewindow.domain.availability import BookingPolicy
 from safewindow.domain.intervals import Interval
-from safewindow.domain.planning import PlanRequest, PlanStatus, PlanStep, PlanTemplate, Spacing, plan
+from safewindow.domain.plan_requests import PlanRequest, PlanStatus
+from safewindow.domain.plan_templates import PlanStep, PlanTemplate, Spacing
+from safewindow.domain.planning import plan
 from safewindow.domain.slots import Patient, Slot, SlotRequest, find_slots
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.clinic_view import ClinicView, load_clinic

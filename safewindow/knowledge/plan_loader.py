@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.domain.planning import EventRule, PlanStep, PlanTemplate, Recall, Spacing
+from safewindow.domain.plan_templates import EventRule, PlanStep, PlanTemplate, Recall, Spacing
 from safewindow.domain.rules import Evidence, IntervalRule
 from safewindow.knowledge import plan_schema as schema
 from safewindow.knowledge.loader import DATA_DIR, KnowledgeError, default_knowledge_base, read_file

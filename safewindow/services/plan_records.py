@@ -21,7 +21,7 @@ from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.advice import Severity, advise
 from safewindow.domain.history import DEFAULT_AREA, PastVisit, clinic_day
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.domain.planning import PlanStep, PlanTemplate, Spacing
+from safewindow.domain.plan_templates import PlanStep, PlanTemplate, Spacing
 from safewindow.knowledge.plan_loader import PlanCatalogue
 from safewindow.services.advice import parse_day
 from safewindow.services.booking import Booked

@@ -23,15 +23,9 @@ from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.history import clinic_day
 from safewindow.domain.intervals import Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.domain.planning import (
-    PlannedVisit,
-    PlanRequest,
-    PlanResult,
-    PlanStatus,
-    PlanTemplate,
-    Preferences,
-    plan,
-)
+from safewindow.domain.plan_requests import PlannedVisit, PlanRequest, PlanResult, PlanStatus, Preferences
+from safewindow.domain.plan_templates import PlanTemplate
+from safewindow.domain.planning import plan
 from safewindow.domain.slots import Slot, SlotRequest, find_slots
 from safewindow.domain.weekly_hours import ClinicDay
 from safewindow.knowledge.plan_loader import PlanCatalogue

@@ -23,16 +23,10 @@ from safewindow.domain.availability import OfferedTreatment
 from safewindow.domain.history import clinic_day
 from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.domain.planning import (
-    PlanRequest,
-    PlanResult,
-    PlanStatus,
-    PlanStep,
-    PlanTemplate,
-    PlanWeights,
-    plan,
-    slots_clash,
-)
+from safewindow.domain.plan_relations import slots_clash
+from safewindow.domain.plan_requests import PlanRequest, PlanResult, PlanStatus, PlanWeights
+from safewindow.domain.plan_templates import PlanStep, PlanTemplate
+from safewindow.domain.planning import plan
 from safewindow.domain.slots import Patient, Slot, SlotRequest, find_slots
 from safewindow.domain.weekly_hours import ClinicDay
 from safewindow.services.booking import Booked, Problem, Refused, reschedule

@@ -21,7 +21,7 @@ from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.advice import advise
 from safewindow.domain.history import clinic_day
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.domain.planning import Recall
+from safewindow.domain.plan_templates import Recall
 from safewindow.services.clinic_view import get_clinic, load_patient
 from safewindow.services.notifications import recall_due
 from safewindow.services.slots import OfferedSlot, find_slots_for

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from safewindow.clock import clinic_zone
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.domain.planning import PlanStatus
+from safewindow.domain.plan_requests import PlanStatus
 from safewindow.domain.rules import Kind
 from safewindow.knowledge.plan_loader import default_plans
 from safewindow.services.accounts import User

@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.domain.planning import PlanStatus, PlanTemplate
+from safewindow.domain.plan_requests import PlanStatus
+from safewindow.domain.plan_templates import PlanTemplate
 from safewindow.knowledge.plan_loader import default_plans
 from safewindow.services.accounts import User
 from safewindow.services.admin import knowledge_for_clinic

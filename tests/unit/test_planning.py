@@ -13,18 +13,10 @@ from safewindow.clock import clinic_zone
 from safewindow.domain.advice import Severity, advise
 from safewindow.domain.availability import OfferedTreatment
 from safewindow.domain.history import PastVisit
-from safewindow.domain.planning import (
-    Minimum,
-    PlanRequest,
-    PlanResult,
-    PlanStatus,
-    PlanStep,
-    PlanTemplate,
-    Preferences,
-    Spacing,
-    plan,
-    slots_clash,
-)
+from safewindow.domain.plan_relations import Minimum, slots_clash
+from safewindow.domain.plan_requests import PlanRequest, PlanResult, PlanStatus, Preferences
+from safewindow.domain.plan_templates import PlanStep, PlanTemplate, Spacing
+from safewindow.domain.planning import plan
 from safewindow.domain.slots import Fit, Slot
 from safewindow.knowledge.loader import KnowledgeError, default_knowledge_base
 from safewindow.knowledge.plan_loader import PLANS_FILE, default_plans, load_plans

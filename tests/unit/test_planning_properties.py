@@ -17,15 +17,9 @@ from safewindow.clock import clinic_zone
 from safewindow.domain.advice import Severity, advise
 from safewindow.domain.availability import OfferedTreatment
 from safewindow.domain.history import PastVisit
-from safewindow.domain.planning import (
-    EventRule,
-    PlanRequest,
-    PlanStatus,
-    PlanStep,
-    PlanTemplate,
-    Spacing,
-    plan,
-)
+from safewindow.domain.plan_requests import PlanRequest, PlanStatus
+from safewindow.domain.plan_templates import EventRule, PlanStep, PlanTemplate, Spacing
+from safewindow.domain.planning import plan
 from safewindow.domain.rules import Evidence
 from safewindow.domain.slots import Slot
 from tests.unit.builders import small_kb
