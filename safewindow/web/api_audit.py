@@ -46,8 +46,13 @@ def audit(
     entity: Annotated[str | None, Query(max_length=64, description="e.g. patient, visit, clinic.")] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[
+        int | None, Query(ge=1, description="Only entries older than this id: the last id of a page gives the next.")
+    ] = None,
 ) -> JSONResponse:
     query = select(models.AuditEntry).order_by(models.AuditEntry.id.desc()).limit(limit)
+    if before is not None:  # by id, not offset: the log only grows, so a page never shifts under the reader
+        query = query.where(models.AuditEntry.id < before)
     if entity is not None:
         query = query.where(models.AuditEntry.entity == entity)
     if entity_id is not None:

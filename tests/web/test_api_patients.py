@@ -112,6 +112,18 @@ def test_a_page_out_of_bounds_is_refused_naming_the_field(demo: Demo, params: di
     assert [d["field"] for d in response.json()["detail"]] == [field]
 
 
+def test_the_audit_log_pages_back_by_id(demo: Demo) -> None:
+    for _ in range(3):
+        demo.ok("GET", "/api/v1/patients", "front desk")  # each list read is an entry
+    audit = "/api/v1/audit"
+    newest = demo.ok("GET", audit, "clinic admin", params={"limit": 6})  # this read is logged after these
+    first = demo.ok("GET", audit, "clinic admin", params={"limit": 3, "before": newest[0]["id"] + 1})
+    second = demo.ok("GET", audit, "clinic admin", params={"limit": 3, "before": first[-1]["id"]})
+    assert first + second == newest
+    response = demo.call("GET", audit, "clinic admin", params={"before": 0})
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "before"
+
+
 def test_staff_add_patients_with_treatments_had_elsewhere(demo: Demo) -> None:
     added = demo.ok("POST", "/api/v1/patients", "front desk", status=201, json=NEW)
     assert added == {"id": added["id"], "name": "Asha Grewal", "birth_date": "1990-05-05", "email": "asha@example.com"}
