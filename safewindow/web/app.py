@@ -27,9 +27,11 @@ from safewindow.web import (
     pages_admin,
     pages_aftercare,
     pages_booking,
+    pages_move,
     pages_patient,
     pages_plans,
     pages_public,
+    pages_recalls,
     pages_staff,
 )
 from safewindow.web.dependencies import zone_named
@@ -40,6 +42,8 @@ from safewindow.web.templating import STATIC_DIR
 ROUTERS: tuple[APIRouter, ...] = (
     api_plans.router,
     pages_plans.router,
+    pages_recalls.router,
+    pages_move.router,
     api_advice.router,
     api_sessions.router,
     api_clinics.router,

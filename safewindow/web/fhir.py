@@ -3,7 +3,7 @@ directory (fhir_directory), schedules and slots (fhir_scheduling), appointments 
 and the timing rules as one PlanDefinition (here).
 
 Roles and audit are the API's (web/auth.py). Every answer, errors included, is a FHIR resource built with the
-models of fhir.resources (R4B, the package's nearest to R4: see services/fhir_mapping.py); an error is an
+models of fhir.resources (R4B, the package's nearest to R4: see services/fhir_values.py); an error is an
 OperationOutcome with its status, never an HTML page; a path or method this server does not offer is one too."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 
 import safewindow
-from safewindow.services import fhir_mapping as fhir
+from safewindow.services import fhir_capability, fhir_plan_definition
 from safewindow.web import fhir_directory, fhir_scheduling, fhir_visits
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.fhir_common import (
@@ -34,21 +34,23 @@ STARTED = datetime.now(UTC).replace(microsecond=0)
 @router.get("/metadata")
 async def metadata(request: Request) -> Response:
     kb = knowledge_base(request)
-    return fhir_response(fhir.capability_statement(base_url(request), safewindow.__version__, kb.version, STARTED))
+    return fhir_response(
+        fhir_capability.capability_statement(base_url(request), safewindow.__version__, kb.version, STARTED)
+    )
 
 
 @router.get("/PlanDefinition/{ident}")
 async def read_plan_definition(request: Request, ident: str) -> Response:
-    if ident != fhir.PLAN_DEFINITION_ID:
+    if ident != fhir_plan_definition.PLAN_DEFINITION_ID:
         raise not_found("PlanDefinition", ident)
-    return fhir_response(fhir.plan_definition(knowledge_base(request), base_url(request)))
+    return fhir_response(fhir_plan_definition.plan_definition(knowledge_base(request), base_url(request)))
 
 
 @router.get("/PlanDefinition")
 async def search_plan_definitions(request: Request) -> Response:
     """`_id` or `url`: there is one PlanDefinition, the timing rules."""
     parameters = SearchParameters(request, ("_id", "url"))
-    plan = fhir.plan_definition(knowledge_base(request), base_url(request))
+    plan = fhir_plan_definition.plan_definition(knowledge_base(request), base_url(request))
     ident, url = parameters.one("_id"), parameters.one("url")
     matches = (ident in (None, plan.id)) and (url in (None, plan.url))
     found = [plan] if matches and parameters.count() else []
@@ -58,7 +60,7 @@ async def search_plan_definitions(request: Request) -> Response:
 for part in (fhir_directory.router, fhir_scheduling.router, fhir_visits.router):
     router.include_router(part)
 
-SUPPORTED = frozenset(kind for kind, *_ in fhir.OFFERED)
+SUPPORTED = frozenset(kind for kind, *_ in fhir_capability.OFFERED)
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])

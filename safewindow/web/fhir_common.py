@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 
 from safewindow.services.booking import Refused
 from safewindow.services.errors import InputError, NotFound
-from safewindow.services.fhir_mapping import Issue, operation_outcome, searchset
+from safewindow.services.fhir_values import Issue, operation_outcome, searchset
 
 log = logging.getLogger("safewindow.web")
 FHIR_JSON = "application/fhir+json"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.services import fhir_mapping as fhir
+from safewindow.services import fhir_people, fhir_values
 from safewindow.services.clinic_setup import permissions_of
 from safewindow.store import models
 from safewindow.store.account_models import Role
@@ -49,7 +49,7 @@ def read_patient(request: Request, ident: str, user: UserDep) -> Response:
         if row is None:
             raise not_found("Patient", ident)
         audit_read(uow.session, user, "patient", row.id)
-        resource = fhir.patient(row)
+        resource = fhir_people.patient(row)
         uow.commit()
     return fhir_response(resource)
 
@@ -74,7 +74,7 @@ def search_patients(request: Request, user: UserDep) -> Response:
         rows, total, offset = paged(uow.session, query, parameters)
         for row in rows:
             audit_read(uow.session, user, "patient", row.id)
-        resources = [fhir.patient(row) for row in rows]
+        resources = [fhir_people.patient(row) for row in rows]
         uow.commit()
     return search_answer(request, parameters, resources, total=total, offset=offset)
 
@@ -88,7 +88,7 @@ def read_practitioner(request: Request, ident: str, user: UserDep) -> Response:
         row = uow.session.get(models.Practitioner, id_from_path(ident, "Practitioner"))
         if row is None:
             raise not_found("Practitioner", ident)
-        return fhir_response(fhir.practitioner(row))
+        return fhir_response(fhir_people.practitioner(row))
 
 
 @router.get("/Practitioner")
@@ -110,7 +110,7 @@ def search_practitioners(request: Request, user: UserDep) -> Response:
         query = query.where(models.Practitioner.active.is_(active == "true"))
     with UnitOfWork(store(request)) as uow:
         rows, total, offset = paged(uow.session, query, parameters)
-        resources = [fhir.practitioner(row) for row in rows]
+        resources = [fhir_people.practitioner(row) for row in rows]
     return search_answer(request, parameters, resources, total=total, offset=offset)
 
 
@@ -166,7 +166,7 @@ def roles(session: Session, practitioner_id: int | None = None, clinic_id: int |
 
 
 def role_or_404(session: Session, ident: str, kind: str) -> Staffing:
-    parsed = fhir.parse_role_id(ident)
+    parsed = fhir_people.parse_role_id(ident)
     found = roles(session, *parsed) if parsed else []
     if not found:
         raise not_found(kind, ident)
@@ -177,7 +177,7 @@ def role_or_404(session: Session, ident: str, kind: str) -> Staffing:
 def read_practitioner_role(request: Request, ident: str, user: UserDep) -> Response:
     with UnitOfWork(store(request)) as uow:
         role = role_or_404(uow.session, ident, "PractitionerRole")
-        return fhir_response(fhir.practitioner_role(role.practitioner, role.clinic, role.offers))
+        return fhir_response(fhir_people.practitioner_role(role.practitioner, role.clinic, role.offers))
 
 
 @router.get("/PractitionerRole")
@@ -189,7 +189,7 @@ def search_practitioner_roles(request: Request, user: UserDep) -> Response:
         practitioner_id = parameters.reference("practitioner", "Practitioner")
         found = roles(uow.session, practitioner_id, parameters.reference("location", "Location"))
         page = found[offset : offset + count]
-        resources = [fhir.practitioner_role(r.practitioner, r.clinic, r.offers) for r in page]
+        resources = [fhir_people.practitioner_role(r.practitioner, r.clinic, r.offers) for r in page]
     return search_answer(request, parameters, resources, total=len(found), offset=offset)
 
 
@@ -202,7 +202,7 @@ def read_location(request: Request, ident: str) -> Response:
         row = uow.session.get(models.Clinic, id_from_path(ident, "Location"))
         if row is None:
             raise not_found("Location", ident)
-        return fhir_response(fhir.location(row))
+        return fhir_response(fhir_people.location(row))
 
 
 @router.get("/Location")
@@ -216,12 +216,12 @@ def search_locations(request: Request) -> Response:
         query = query.where(words_start_with(models.Clinic.name, name))
     with UnitOfWork(store(request)) as uow:
         rows, total, offset = paged(uow.session, query, parameters)
-        resources = [fhir.location(row) for row in rows]
+        resources = [fhir_people.location(row) for row in rows]
     return search_answer(request, parameters, resources, total=total, offset=offset)
 
 
 def _service(kb: KnowledgeBase, row: models.ClinicTreatment) -> Resource:
-    return fhir.healthcare_service(row, row.clinic, kb)
+    return fhir_people.healthcare_service(row, row.clinic, kb)
 
 
 @router.get("/HealthcareService/{ident}")
@@ -246,7 +246,7 @@ def search_healthcare_services(request: Request) -> Response:
         query = query.where(models.ClinicTreatment.id.in_(ids))
     if (clinic_id := parameters.reference("location", "Location")) is not None:
         query = query.where(models.ClinicTreatment.clinic_id == clinic_id)
-    if (codes := parameters.tokens("service-type", fhir.TREATMENT_SYSTEM)) is not None:
+    if (codes := parameters.tokens("service-type", fhir_values.TREATMENT_SYSTEM)) is not None:
         query = query.where(models.ClinicTreatment.treatment_slug.in_(codes))
     if (active := parameters.one("active")) is not None:
         if active not in ("true", "false"):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from safewindow.clock import clinic_zone
 from safewindow.domain.history import clinic_day
-from safewindow.services import fhir_mapping as fhir
+from safewindow.services import fhir_people, fhir_schedule, fhir_values
 from safewindow.services.clinic_view import get_clinic
 from safewindow.services.errors import InputError
 from safewindow.services.slots import find_slots_for
@@ -46,7 +46,7 @@ def _schedule(staffing: Staffing, request: Request, at: datetime) -> Resource:
     horizon = timedelta(days=clinic.policy.horizon_days if clinic.policy else 90)
     period = Period(start=at.astimezone(zone), end=(at + horizon).astimezone(zone))
     slugs = [offer.treatment_slug for offer in staffing.offers]
-    return fhir.schedule(staffing.practitioner, clinic, slugs, knowledge_base(request), period)
+    return fhir_schedule.schedule(staffing.practitioner, clinic, slugs, knowledge_base(request), period)
 
 
 @router.get("/Schedule/{ident}")
@@ -62,7 +62,7 @@ def search_schedules(request: Request, user: UserDep, at: NowDep) -> Response:
     actor = parameters.one("actor") or ""
     practitioner_id = parameters.reference("actor", "Practitioner") if "Location" not in actor else None
     clinic_id = parameters.reference("actor", "Location") if "Location" in actor else None
-    codes = parameters.tokens("service-type", fhir.TREATMENT_SYSTEM)
+    codes = parameters.tokens("service-type", fhir_values.TREATMENT_SYSTEM)
     count, offset = parameters.count(), parameters.offset()
     with UnitOfWork(store(request)) as uow:
         found = [
@@ -77,7 +77,7 @@ def search_schedules(request: Request, user: UserDep, at: NowDep) -> Response:
 @router.get("/Slot/{ident}")
 def read_slot(request: Request, ident: str, user: UserDep, at: NowDep) -> Response:
     """Free if the slot is still offered, busy if it was taken or has passed."""
-    key = fhir.parse_slot_id(ident)
+    key = fhir_schedule.parse_slot_id(ident)
     if key is None:
         raise not_found("Slot", ident)
     kb = knowledge_base(request)
@@ -108,15 +108,15 @@ def read_slot(request: Request, ident: str, user: UserDep, at: NowDep) -> Respon
         raise not_found("Slot", ident) from None
     match = next((o for o in offered if o.slot.start == key.start), None)
     if match is not None:
-        return fhir_response(fhir.slot(match, key.clinic_id, key.treatment, kb))
-    return fhir_response(fhir.busy_slot(key, key.start + duration, zone, kb))
+        return fhir_response(fhir_schedule.slot(match, key.clinic_id, key.treatment, kb))
+    return fhir_response(fhir_schedule.busy_slot(key, key.start + duration, zone, kb))
 
 
 def _where(parameters: SearchParameters) -> tuple[int, int | None]:
     """The clinic, and the practitioner if a Schedule was named."""
     named = parameters.one("schedule")
     if named is not None:
-        parsed = fhir.parse_role_id(named.rsplit("Schedule/", 1)[-1])
+        parsed = fhir_people.parse_role_id(named.rsplit("Schedule/", 1)[-1])
         if parsed is None:
             raise FhirError(400, "invalid", f"schedule: {named!r} is not a Schedule such as Schedule/1-1")
         return parsed[1], parsed[0]
@@ -131,7 +131,7 @@ def search_slots(request: Request, user: UserDep, at: NowDep) -> Response:
     """`service-type` (one treatment), `schedule` or `location`, `start` (eq, ge, gt, le, lt; days on the
     clinic's calendar), `status` (free), and `patient` for the slots that patient may safely have."""
     parameters = SearchParameters(request, ("service-type", "schedule", "location", "start", "status", "patient"))
-    codes = parameters.tokens("service-type", fhir.TREATMENT_SYSTEM) or []
+    codes = parameters.tokens("service-type", fhir_values.TREATMENT_SYSTEM) or []
     if len(codes) != 1:
         raise FhirError(400, "required", "give one service-type: the treatment, e.g. service-type=botox")
     treatment = codes[0]
@@ -171,5 +171,5 @@ def search_slots(request: Request, user: UserDep, at: NowDep) -> Response:
         with UnitOfWork(store(request), write=True) as uow:
             audit_read(uow.session, user, "patient", patient_id)
             uow.commit()
-    resources = [fhir.slot(o, clinic_id, treatment, kb) for o in within[:count]]
+    resources = [fhir_schedule.slot(o, clinic_id, treatment, kb) for o in within[:count]]
     return search_answer(request, parameters, resources, total=None)

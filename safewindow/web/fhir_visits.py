@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_zone
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.services import fhir_mapping as fhir
+from safewindow.services import fhir_appointments, fhir_values
 from safewindow.services.booking import Booked, book
 from safewindow.store import models
 from safewindow.store.account_models import Role
@@ -102,7 +102,7 @@ SHARED = ("_id", "patient", "practitioner", "location", "date")
 @router.get("/Appointment/{ident}")
 def read_appointment(request: Request, ident: str, user: UserDep) -> Response:
     visit = _read(request, ident, "Appointment", user, completed_only=False)
-    return fhir_response(fhir.appointment(visit, knowledge_base(request)), headers=_etag(visit))
+    return fhir_response(fhir_appointments.appointment(visit, knowledge_base(request)), headers=_etag(visit))
 
 
 @router.get("/Appointment")
@@ -111,21 +111,25 @@ def search_appointments(request: Request, user: UserDep) -> Response:
     parameters = SearchParameters(request, (*SHARED, "status", "service-type"))
     query = _visits()
     if (statuses := parameters.tokens("status")) is not None:
-        unknown = [s for s in statuses if s not in fhir.VISIT_STATUS]
+        unknown = [s for s in statuses if s not in fhir_appointments.VISIT_STATUS]
         if unknown:
-            raise FhirError(400, "invalid", f"status: {unknown[0]!r} is not one of {', '.join(fhir.VISIT_STATUS)}")
-        query = query.where(models.Visit.status.in_([fhir.VISIT_STATUS[s] for s in statuses]))
-    if (codes := parameters.tokens("service-type", fhir.TREATMENT_SYSTEM)) is not None:
+            raise FhirError(
+                400, "invalid", f"status: {unknown[0]!r} is not one of {', '.join(fhir_appointments.VISIT_STATUS)}"
+            )
+        query = query.where(models.Visit.status.in_([fhir_appointments.VISIT_STATUS[s] for s in statuses]))
+    if (codes := parameters.tokens("service-type", fhir_values.TREATMENT_SYSTEM)) is not None:
         query = query.where(models.Visit.treatment_slug.in_(codes))
     rows, total, offset = _search(request, user, parameters, query)
     kb = knowledge_base(request)
-    return search_answer(request, parameters, [fhir.appointment(v, kb) for v in rows], total=total, offset=offset)
+    return search_answer(
+        request, parameters, [fhir_appointments.appointment(v, kb) for v in rows], total=total, offset=offset
+    )
 
 
 @router.get("/Procedure/{ident}")
 def read_procedure(request: Request, ident: str, user: UserDep) -> Response:
     visit = _read(request, ident, "Procedure", user, completed_only=True)
-    return fhir_response(fhir.procedure(visit, knowledge_base(request)), headers=_etag(visit))
+    return fhir_response(fhir_appointments.procedure(visit, knowledge_base(request)), headers=_etag(visit))
 
 
 @router.get("/Procedure")
@@ -133,11 +137,13 @@ def search_procedures(request: Request, user: UserDep) -> Response:
     """The shared filters and `code` (a treatment): completed visits only."""
     parameters = SearchParameters(request, (*SHARED, "code"))
     query = _visits().where(models.Visit.status == models.VisitStatus.COMPLETED)
-    if (codes := parameters.tokens("code", fhir.TREATMENT_SYSTEM)) is not None:
+    if (codes := parameters.tokens("code", fhir_values.TREATMENT_SYSTEM)) is not None:
         query = query.where(models.Visit.treatment_slug.in_(codes))
     rows, total, offset = _search(request, user, parameters, query)
     kb = knowledge_base(request)
-    return search_answer(request, parameters, [fhir.procedure(v, kb) for v in rows], total=total, offset=offset)
+    return search_answer(
+        request, parameters, [fhir_appointments.procedure(v, kb) for v in rows], total=total, offset=offset
+    )
 
 
 def _etag(visit: models.Visit) -> dict[str, str]:
@@ -163,7 +169,7 @@ async def _appointment_from(request: Request) -> Appointment:
         issues = []
         for problem in error.errors():
             where = "Appointment." + ".".join(str(part) for part in problem.get("loc", ()))
-            issues.append(fhir.Issue("structure", f"{where}: {problem.get('msg')}", expression=where))
+            issues.append(fhir_values.Issue("structure", f"{where}: {problem.get('msg')}", expression=where))
         first, *more = issues
         raise FhirError(400, first.code, first.diagnostics, first.expression, more) from None
 
@@ -172,7 +178,7 @@ def _booked(request: Request, booked: Booked, kb: KnowledgeBase) -> tuple[Resour
     with UnitOfWork(store(request)) as uow:
         visit = uow.session.scalar(_visits().where(models.Visit.id == booked.visit.id))
         assert visit is not None
-        return fhir.appointment(visit, kb), visit
+        return fhir_appointments.appointment(visit, kb), visit
 
 
 @router.post("/Appointment", status_code=201)
@@ -180,7 +186,7 @@ async def create_appointment(request: Request, user: UserDep, at: NowDep) -> Res
     """Book the visit the Appointment describes; `Prefer: return=minimal | representation | OperationOutcome`."""
     check_csrf(request, user)
     kb = knowledge_base(request)
-    wanted = fhir.booking_request(await _appointment_from(request), kb)
+    wanted = fhir_appointments.booking_request(await _appointment_from(request), kb)
     may_see_patient(user, wanted.patient_id)
     booked = await run_in_threadpool(
         lambda: book(
@@ -201,9 +207,10 @@ async def create_appointment(request: Request, user: UserDep, at: NowDep) -> Res
     if "return=minimal" in prefer:
         return Response(status_code=201, headers=headers)
     if "return=operationoutcome" in prefer:
-        issues = [fhir.Issue("informational", f"Booked: Appointment/{visit.id}.", severity="information")]
+        issues = [fhir_values.Issue("informational", f"Booked: Appointment/{visit.id}.", severity="information")]
         issues += [
-            fhir.Issue("informational", w.message, severity="warning", detail_code=w.rule) for w in booked.warnings
+            fhir_values.Issue("informational", w.message, severity="warning", detail_code=w.rule)
+            for w in booked.warnings
         ]
         return outcome(201, issues, headers)
     return fhir_response(resource, 201, headers)

@@ -179,7 +179,7 @@ def chart(request: Request, user: StaffUser, patient_id: RecordId, booked: int |
     return render(request, "staff_chart.html", context, user=user)
 
 
-def _patient_name(session: Session, patient_id: int) -> str:
+def patient_name(session: Session, patient_id: int) -> str:
     patient = session.get(models.Patient, patient_id)
     if patient is None:
         raise NotFound("patient", f"no patient {patient_id}")
@@ -215,7 +215,7 @@ def _book_page(
     errors: dict[str, str] = {}
     context: dict[str, object] = {"page": "patients", "patient_id": patient_id, "treatment": treatment}
     with UnitOfWork(store(request)) as uow:
-        context["patient_name"] = _patient_name(uow.session, patient_id)
+        context["patient_name"] = patient_name(uow.session, patient_id)
         home, problem = _clinic_for(uow.session, user, clinic)
         context.update(clinic=str(home.id), clinics=staff_clinics(uow.session, user))
         context["treatments"] = offered_treatments(uow.session, kb)
@@ -289,7 +289,7 @@ def _confirm_page(
 ) -> Response:
     kb = knowledge_base(request)
     with UnitOfWork(store(request)) as uow:
-        name = _patient_name(uow.session, patient_id)
+        name = patient_name(uow.session, patient_id)
         home, problem = _clinic_for(uow.session, user, fields["clinic"])
         if problem:
             raise HTTPException(403, problem)
@@ -352,7 +352,7 @@ def _book_for(request: Request, user: User, patient_id: int, fields: dict[str, s
     rule), if the service agrees; the page again if not."""
     kb = knowledge_base(request)
     with UnitOfWork(store(request)) as uow:
-        _patient_name(uow.session, patient_id)
+        patient_name(uow.session, patient_id)
         home, problem = _clinic_for(uow.session, user, fields["clinic"])
         if problem:
             raise HTTPException(403, problem)

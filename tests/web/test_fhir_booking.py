@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from safewindow.knowledge.loader import default_knowledge_base
-from safewindow.services.fhir_mapping import IDEAL_WINDOW_URL, SLOT_FIT_URL, TIMING_RULE_URL, TREATMENT_SYSTEM
+from safewindow.services.fhir_values import IDEAL_WINDOW_URL, SLOT_FIT_URL, TIMING_RULE_URL, TREATMENT_SYSTEM
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 from tests.web.test_fhir import (
