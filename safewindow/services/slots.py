@@ -10,15 +10,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
+from safewindow.domain.advice import advise
 from safewindow.domain.history import clinic_day
 from safewindow.domain.intervals import Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.domain.slots import Slot, SlotRequest, find_slots
+from safewindow.domain.slots import Patient, Slot, SlotRequest, find_slots
 from safewindow.domain.weekly_hours import ClinicDay
 from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.clinic_view import get_clinic, load_clinic, load_patient
 from safewindow.services.errors import InputError
 from safewindow.store.unit_of_work import UnitOfWork
+
+FIRST_LOOK_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -53,36 +56,67 @@ def find_slots_for(
     days: int = 30,
     limit: int = 10,
     now: datetime | None = None,
+    first_look: int = FIRST_LOOK_DAYS,
 ) -> list[OfferedSlot]:
+    """Up to `limit` slots over `days` from `first_day` (today at the earliest), earliest first. Reading a busy
+    clinic's diary costs far more than searching it, and most searches are answered within a week of the first
+    day the patient's rules allow: that week (`first_look` days) is read and searched first, and the whole span
+    only if it holds fewer than `limit`. The answer is the same: a day's slots depend on that day's diary only."""
     now = now or now_utc()
     with UnitOfWork(session_factory) as uow:
         session = uow.session
         zone = clinic_zone(get_clinic(session, clinic_id).time_zone)
         kb = knowledge_for_clinic(session, clinic_id, kb)
-        first = max(first_day or clinic_day(now, zone), clinic_day(now, zone))
+        today = clinic_day(now, zone)
+        first = max(first_day or today, today)
         last = first + timedelta(days=days - 1)
-        # Busy times for the days looked at, a day either side for buffers.
-        window = Interval(
-            ClinicDay(first - timedelta(days=1), zone).start, ClinicDay(last + timedelta(days=2), zone).start
-        )
-        view = load_clinic(session, clinic_id, window)
-        offered = view.treatment(treatment, kb)
-        if practitioner_id is not None and not view.practitioner(str(practitioner_id)).qualified_for(offered):
-            name = view.practitioner(str(practitioner_id)).name
-            raise InputError("practitioner", f"{name} is not qualified for {treatment}")
         patient = load_patient(session, patient_id)[1] if patient_id is not None else None
-        request = SlotRequest(
-            clinic=view.clinic,
-            treatment=offered,
-            practitioners=view.practitioners,
-            now=now,
-            policy=view.policy,
-            limit=limit,
-            practitioner_id=str(practitioner_id) if practitioner_id is not None else None,
-            patient=patient,
-            knowledge=kb if patient is not None else None,
-            first_day=first,
-            last_day=last,
-        )
-        names = {p.id: p.name for p in view.practitioners}
-        return [OfferedSlot(slot, zone, names[slot.practitioner_id]) for slot in find_slots(request)]
+        opens = first
+        if patient is not None and treatment in kb.treatments:  # an unknown one is refused below, by name
+            advice = advise(kb, treatment, patient.history, patient.factors, today=today, on=first, area=patient.area)
+            if advice.earliest_bookable is not None:
+                # No slot before it, so its diary need not be read (the last day at most: the treatment and the
+                # practitioner are still checked).
+                opens = min(max(first, advice.earliest_bookable), last)
+        for until in sorted({min(opens + timedelta(days=first_look - 1), last), last}):
+            found = _search(session, kb, treatment, clinic_id, zone, patient, practitioner_id, opens, until, limit, now)
+            if len(found) >= limit:
+                break
+        return found
+
+
+def _search(
+    session: Session,
+    kb: KnowledgeBase,
+    treatment: str,
+    clinic_id: int,
+    zone: ZoneInfo,
+    patient: Patient | None,
+    practitioner_id: int | None,
+    first: date,
+    last: date,
+    limit: int,
+    now: datetime,
+) -> list[OfferedSlot]:
+    # Busy times for the days looked at, a day either side for buffers.
+    window = Interval(ClinicDay(first - timedelta(days=1), zone).start, ClinicDay(last + timedelta(days=2), zone).start)
+    view = load_clinic(session, clinic_id, window)
+    offered = view.treatment(treatment, kb)
+    if practitioner_id is not None and not view.practitioner(str(practitioner_id)).qualified_for(offered):
+        name = view.practitioner(str(practitioner_id)).name
+        raise InputError("practitioner", f"{name} is not qualified for {treatment}")
+    request = SlotRequest(
+        clinic=view.clinic,
+        treatment=offered,
+        practitioners=view.practitioners,
+        now=now,
+        policy=view.policy,
+        limit=limit,
+        practitioner_id=str(practitioner_id) if practitioner_id is not None else None,
+        patient=patient,
+        knowledge=kb if patient is not None else None,
+        first_day=first,
+        last_day=last,
+    )
+    names = {p.id: p.name for p in view.practitioners}
+    return [OfferedSlot(slot, zone, names[slot.practitioner_id]) for slot in find_slots(request)]
