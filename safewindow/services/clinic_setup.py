@@ -135,6 +135,15 @@ def clinic_setup(session: Session, clinic_id: int, version: Version | None = Non
     return setup
 
 
+def read_ahead(session: Session, clinic_id: int) -> None:
+    """Before a use case locks the clinic: read its setup now if this process keeps none of it (just started,
+    or never booked there), so that reading a dozen tables does not happen while the clinic's lock is held and
+    every other booking there waits. Costs nothing once a setup is kept; the lock's own statement still checks
+    the version, and a setup changed since is read again under the lock, as before."""
+    if not any(kept_id == clinic_id for _, kept_id in list(_kept)):
+        clinic_setup(session, clinic_id)
+
+
 def locked(session: Session, setup: ClinicSetup) -> None:
     """Remember, for the rest of this transaction, the setup of the clinic whose row it locked (booking,
     moving: use cases that change visits, never the setup)."""

@@ -38,7 +38,7 @@ from safewindow.domain.history import PastVisit, clinic_day
 from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.slots import Patient as PatientView
-from safewindow.services.clinic_setup import STAFF, ClinicSetup, Version, clinic_setup, locked
+from safewindow.services.clinic_setup import STAFF, ClinicSetup, Version, clinic_setup, locked, read_ahead
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
 from safewindow.store.settings_models import ConfigurationVersion
@@ -121,6 +121,7 @@ def lock_clinic(session: Session, clinic_id: int) -> ClinicSetup:
     Locks are always taken patient, visit, clinic, practitioners (by id), so they cannot deadlock; one
     statement takes them and reads the configuration version (ids only: the setup holds the rest). SQLite
     ignores the locks: its write transactions are serialised already."""
+    read_ahead(session, clinic_id)
     rows = session.execute(_LOCKED_WITH_STAFF, {"clinic": clinic_id}).all()
     if not rows:  # nobody works here (an inner join: PostgreSQL locks no row on an outer join's empty side)
         rows = session.execute(_LOCKED.with_for_update(of=models.Clinic), {"clinic": clinic_id}).all()

@@ -11,10 +11,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.services import clinic_setup as clinic_setup_module
 from safewindow.services.admin import add_closure
 from safewindow.services.booking import Refused, book
 from safewindow.services.clinic_setup import clinic_setup, current_version
@@ -103,6 +104,37 @@ def test_reading_and_booking_bump_nothing(sessions: sessionmaker[Session], new_p
         now=NOW,
     )
     assert version(sessions) == before
+
+
+def test_a_cold_process_reads_the_setup_before_it_takes_the_clinics_lock(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    """A process that keeps no setup of the clinic (just started) reads it before the lock, not while every
+    other booking there waits; a warm one reads none of it."""
+    statements: list[str] = []
+    engine = sessions.kw["bind"]
+
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    kb = default_knowledge_base()
+    clinic_setup_module._kept.clear()  # as a process that has just started
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for day in (1, 2):
+            statements.clear()
+            book(
+                sessions, kb, patient_id=new_patient(), treatment="botox", clinic_id=CLINIC,
+                start=at(date(2026, 12, day), 10), actor="test", now=NOW,
+            )  # fmt: skip
+            lock = next(n for n, s in enumerate(statements) if s.startswith("SELECT clinics.id, configuration_version"))
+            setup_reads = [n for n, s in enumerate(statements) if "FROM clinic_hours" in s]
+            if day == 1:
+                assert setup_reads and max(setup_reads) < lock
+            else:
+                assert setup_reads == []
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_booking_goes_by_a_closure_added_after_its_setup_was_kept(
