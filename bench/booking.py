@@ -32,7 +32,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
@@ -383,13 +384,23 @@ def summary(outcomes: Counter[str], elapsed: float, what: str = "booked") -> str
     )
 
 
-def postgres(server: str, seconds: float, processes: int) -> None:
+@contextmanager
+def scratch_postgres(server: str) -> Iterator[str]:
+    """The URL of a new database on `server`, dropped afterwards whatever happened."""
     name = f"safewindow_bench_{uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def postgres(server: str, seconds: float, processes: int) -> None:
+    with scratch_postgres(server) as url:
         world = prepare(url)
         threads = CLIENTS // processes
         booked, booking_time = in_processes(url, world, "book", processes, threads, seconds)
@@ -401,10 +412,6 @@ def postgres(server: str, seconds: float, processes: int) -> None:
             overlaps = double_bookings(engine)
         finally:
             engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
     booking_rate, raw_rate = booked["booked"] / booking_time, raw["inserted"] / raw_time
     clients = f"{processes * threads} clients ({processes} processes x {threads} threads)"
     print(f"PostgreSQL, {clients}, booking:    {summary(booked, booking_time)}")

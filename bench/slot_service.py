@@ -19,10 +19,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
-from uuid import uuid4
 
-from booking import NOW, TUE_TO_SAT, ZONE, World, prepare  # the booking bench's world, beside this file
-from sqlalchemy import create_engine, insert, select
+from booking import (  # the booking bench's world, beside this file
+    NOW,
+    TUE_TO_SAT,
+    ZONE,
+    World,
+    prepare,
+    scratch_postgres,
+)
+from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,20 +45,12 @@ ROUNDS = 25
 @contextmanager
 def store() -> Iterator[str]:
     server = os.environ.get("SAFEWINDOW_TEST_POSTGRES_URL")
-    if not server:
-        with tempfile.TemporaryDirectory(prefix="safewindow-bench-") as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+    if server:
+        with scratch_postgres(server) as url:
+            yield url
         return
-    name = f"safewindow_bench_{uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with tempfile.TemporaryDirectory(prefix="safewindow-bench-") as folder:
+        yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
 
 
 def fill(sessions: sessionmaker[Session], world: World, clinic: int) -> int:

@@ -104,20 +104,23 @@ class _Rules:
     midnight, with the whole visit inside one stretch of working time, clear of time off and the patient's
     other bookings, and with its buffers clear of the practitioner's other visits."""
 
-    __slots__ = ("after", "before", "duration", "grid", "patient_busy", "step", "wanted")
+    __slots__ = ("after", "before", "duration", "grid", "plain", "step", "wanted")
 
     def __init__(self, day: ClinicDay, treatment: OfferedTreatment, step: timedelta, patient_busy: BusyTimes) -> None:
         self.duration = treatment.duration // TICK
         self.before, self.after = treatment.before // TICK, treatment.after // TICK
         self.wanted = self.before + self.duration + self.after  # to their other visits, a visit reaches that far
-        self.grid, self.step, self.patient_busy = ticks(day.start), step // TICK, patient_busy
+        self.grid, self.step = ticks(day.start), step // TICK
+        self.plain = (patient_busy,) if patient_busy.intervals else ()
 
     def first_stretch(self, practitioner: Practitioner, within: Pieces, since: int) -> tuple[int, int] | None:
         """The first start at or after `since` (a grid line, not before the notice) and the end of the free
         stretch it begins: every grid line from it that lets the visit end by then is a start too. None when
         no start is left `within` the working times."""
         duration, before, after, grid, step = self.duration, self.before, self.after, self.grid, self.step
-        busy, time_off, patient = practitioner.busy, practitioner.time_off, self.patient_busy
+        busy, time_off = practitioner.busy, practitioner.time_off
+        # Time off and the patient's bookings hold the visit itself, no buffers; most are empty.
+        plain = (time_off, *self.plain) if time_off.intervals else self.plain
         start = since
         clear_from = clear_until = since  # a stretch known clear of the practitioner's visits: none yet
         for piece_start, piece_end in within:
@@ -134,19 +137,14 @@ class _Rules:
                         start = first
                         continue
                 until = min(piece_end, clear_until - after)
-                if time_off.intervals:
-                    first, free_until = time_off.first_clear(start, 0, duration, grid, step)
+                for diary in plain:
+                    first, free_until = diary.first_clear(start, 0, duration, grid, step)
                     if first > start:
                         start = first
-                        continue
+                        break
                     until = min(until, free_until)
-                if patient.intervals:
-                    first, free_until = patient.first_clear(start, 0, duration, grid, step)
-                    if first > start:
-                        start = first
-                        continue
-                    until = min(until, free_until)
-                return start, until
+                else:
+                    return start, until
         return None
 
     def on_grid(self, instant: int) -> int:

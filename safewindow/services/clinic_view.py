@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ from safewindow.domain.history import PastVisit, clinic_day
 from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.slots import Patient as PatientView
+from safewindow.domain.weekly_hours import ClinicDay
 from safewindow.services.clinic_setup import STAFF, ClinicSetup, Version, clinic_setup, locked, read_ahead
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
@@ -131,6 +132,11 @@ def lock_clinic(session: Session, clinic_id: int) -> ClinicSetup:
     setup = clinic_setup(session, clinic_id, Version(instance, number))
     locked(session, setup)
     return setup
+
+
+def days_window(first: date, last: date, zone: ZoneInfo) -> Interval:
+    """The clinic days `first` to `last` with a day either side: busy times read for it reach past any buffer."""
+    return Interval(ClinicDay(first - timedelta(days=1), zone).start, ClinicDay(last + timedelta(days=2), zone).start)
 
 
 def load_clinic(

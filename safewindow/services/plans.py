@@ -21,17 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.history import clinic_day
-from safewindow.domain.intervals import Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.plan_requests import PlannedVisit, PlanRequest, PlanResult, PlanStatus, Preferences
 from safewindow.domain.plan_templates import PlanTemplate
 from safewindow.domain.planning import plan
 from safewindow.domain.slots import Slot, SlotRequest, find_slots
-from safewindow.domain.weekly_hours import ClinicDay
 from safewindow.knowledge.plan_loader import PlanCatalogue
 from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.booking import Booked, Problem, Refused, book
-from safewindow.services.clinic_view import get_clinic, load_clinic, load_patient
+from safewindow.services.clinic_view import days_window, get_clinic, load_clinic, load_patient
 from safewindow.services.errors import InputError
 from safewindow.store import models
 from safewindow.store.database import IMMEDIATE, SQLITE_BEGIN
@@ -146,10 +144,7 @@ def propose_plan(
             if event <= first:
                 raise InputError("event", f"{event} is not after the first day planned ({first})")
             last = min(last, event - timedelta(days=1))
-        window = Interval(
-            ClinicDay(first - timedelta(days=1), zone).start, ClinicDay(last + timedelta(days=2), zone).start
-        )
-        view = load_clinic(session, clinic_id, window)
+        view = load_clinic(session, clinic_id, days_window(first, last, zone))
         _, patient = load_patient(session, patient_id)
         found: dict[str, list[Slot]] = {}
         for step in chosen.steps:

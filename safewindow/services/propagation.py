@@ -28,9 +28,8 @@ from safewindow.domain.plan_requests import PlanRequest, PlanResult, PlanStatus,
 from safewindow.domain.plan_templates import PlanStep, PlanTemplate
 from safewindow.domain.planning import plan
 from safewindow.domain.slots import Patient, Slot, SlotRequest, find_slots
-from safewindow.domain.weekly_hours import ClinicDay
 from safewindow.services.booking import Booked, Problem, Refused, reschedule
-from safewindow.services.clinic_view import Diary, diary_of, get_clinic, load_clinic
+from safewindow.services.clinic_view import Diary, days_window, diary_of, get_clinic, load_clinic
 from safewindow.services.errors import NotFound
 from safewindow.services.notifications import plan_changed
 from safewindow.services.plans import ALL_SLOTS, one_transaction
@@ -286,10 +285,7 @@ def _replan(
     for visit in moving:
         clinic = get_clinic(session, visit.clinic_id)
         last = today + timedelta(days=clinic.policy.horizon_days if clinic.policy else 90)
-        window = Interval(
-            ClinicDay(today - timedelta(days=1), zone).start, ClinicDay(last + timedelta(days=2), zone).start
-        )
-        view = load_clinic(session, visit.clinic_id, window, ignore_visit=visit.id)
+        view = load_clinic(session, visit.clinic_id, days_window(today, last, zone), ignore_visit=visit.id)
         treatment = view.treatment(visit.treatment_slug, kb)
         offered[visit.treatment_slug] = treatment
         last_days.append(last)

@@ -12,12 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.advice import advise
 from safewindow.domain.history import clinic_day
-from safewindow.domain.intervals import Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.slots import Patient, Slot, SlotRequest, find_slots
-from safewindow.domain.weekly_hours import ClinicDay
 from safewindow.services.admin import knowledge_for_clinic
-from safewindow.services.clinic_view import get_clinic, load_clinic, load_patient
+from safewindow.services.clinic_view import days_window, get_clinic, load_clinic, load_patient
 from safewindow.services.errors import InputError
 from safewindow.store.unit_of_work import UnitOfWork
 
@@ -98,9 +96,7 @@ def _search(
     limit: int,
     now: datetime,
 ) -> list[OfferedSlot]:
-    # Busy times for the days looked at, a day either side for buffers.
-    window = Interval(ClinicDay(first - timedelta(days=1), zone).start, ClinicDay(last + timedelta(days=2), zone).start)
-    view = load_clinic(session, clinic_id, window)
+    view = load_clinic(session, clinic_id, days_window(first, last, zone))
     offered = view.treatment(treatment, kb)
     if practitioner_id is not None and not view.practitioner(str(practitioner_id)).qualified_for(offered):
         name = view.practitioner(str(practitioner_id)).name

@@ -9,7 +9,6 @@ from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_today, clinic_zone
@@ -24,10 +23,9 @@ from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import audit_read, check_csrf, store
 from safewindow.web.dependencies import knowledge_base
-from safewindow.web.errors import NotFound
 from safewindow.web.pages_account import StaffUser, optional_int, read_form, render, summary_of
 from safewindow.web.pages_booking import parse_slot
-from safewindow.web.pages_staff import patient_name, staff_clinics
+from safewindow.web.pages_staff import chosen_clinic, patient_name
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 RECALL_LABELS = {"clinic": "Clinic", "on": "As of", "slot": "Time"}
@@ -38,21 +36,6 @@ class RecallLine:
     item: RecallItem
     slot_value: str | None  # YYYY-MM-DDTHH:MM@practitioner, the first safe time
     slot_local: datetime | None
-
-
-def _clinic_of(session: Session, user: User, wanted: str) -> tuple[models.Clinic, list[models.Clinic], str | None]:
-    """The clinic asked for if this user works there, else their first; with every clinic they may choose."""
-    allowed = staff_clinics(session, user)
-    if not allowed:
-        raise NotFound("clinic", "there are no clinics yet")
-    try:
-        wanted_id = optional_int(wanted, "clinic")
-    except InputError as error:
-        return allowed[0], allowed, error.problem
-    if wanted_id is None:
-        return allowed[0], allowed, None
-    found = next((c for c in allowed if c.id == wanted_id), None)
-    return (found, allowed, None) if found else (allowed[0], allowed, f"you do not work at clinic {wanted_id}")
 
 
 def _recalls_page(
@@ -69,7 +52,7 @@ def _recalls_page(
     errors: dict[str, str] = {}
     with UnitOfWork(store(request), write=True) as uow:
         session = uow.session
-        chosen, clinics, problem = _clinic_of(session, user, clinic)
+        chosen, clinics, problem = chosen_clinic(session, user, clinic)
         if problem:
             errors["clinic"] = problem
         zone = clinic_zone(chosen.time_zone)
@@ -130,7 +113,7 @@ def _book_recall(request: Request, user: User, fields: dict[str, str]) -> Respon
     kb_base = knowledge_base(request)
     with UnitOfWork(store(request)) as uow:
         session = uow.session
-        chosen, _, problem = _clinic_of(session, user, fields["clinic"])
+        chosen, _, problem = chosen_clinic(session, user, fields["clinic"])
         if problem:
             raise HTTPException(403, problem)
         patient_id = optional_int(fields["patient"], "patient")

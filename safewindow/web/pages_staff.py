@@ -61,19 +61,20 @@ def staff_clinics(session: Session, user: User) -> list[models.Clinic]:
     return list(session.scalars(query))
 
 
-def _clinic_for(session: Session, user: User, wanted: str) -> tuple[models.Clinic, str | None]:
-    """The clinic asked for if this user may see it, else their first; with the problem, if any."""
+def chosen_clinic(session: Session, user: User, wanted: str) -> tuple[models.Clinic, list[models.Clinic], str | None]:
+    """The clinic asked for if this user works there, else their first; with every clinic they may choose, and
+    the problem with what was asked, if any."""
     allowed = staff_clinics(session, user)
     if not allowed:
         raise NotFound("clinic", "there are no clinics yet")
     try:
         wanted_id = optional_int(wanted, "clinic")
     except InputError as error:
-        return allowed[0], error.problem
+        return allowed[0], allowed, error.problem
     if wanted_id is None:
-        return allowed[0], None
+        return allowed[0], allowed, None
     found = next((c for c in allowed if c.id == wanted_id), None)
-    return (found, None) if found else (allowed[0], f"you do not work at clinic {wanted_id}")
+    return (found, allowed, None) if found else (allowed[0], allowed, f"you do not work at clinic {wanted_id}")
 
 
 @router.get("/staff")
@@ -99,7 +100,7 @@ def calendar(
     errors: dict[str, str] = {}
     view = view if view in ("day", "week") else "day"
     with UnitOfWork(store(request)) as uow:
-        chosen, problem = _clinic_for(uow.session, user, clinic)
+        chosen, clinics, problem = chosen_clinic(uow.session, user, clinic)
         if problem:
             errors["clinic"] = problem
         today = clinic_today(clinic_zone(chosen.time_zone))
@@ -123,7 +124,6 @@ def calendar(
         except InputError as error:
             errors[error.field] = error.problem
             diary = clinic_calendar(uow.session, chosen.id, first, days)
-        clinics = staff_clinics(uow.session, user)
     step = timedelta(days=days)
     context = {
         "page": "calendar",
@@ -216,8 +216,8 @@ def _book_page(
     context: dict[str, object] = {"page": "patients", "patient_id": patient_id, "treatment": treatment}
     with UnitOfWork(store(request)) as uow:
         context["patient_name"] = patient_name(uow.session, patient_id)
-        home, problem = _clinic_for(uow.session, user, clinic)
-        context.update(clinic=str(home.id), clinics=staff_clinics(uow.session, user))
+        home, clinics, problem = chosen_clinic(uow.session, user, clinic)
+        context.update(clinic=str(home.id), clinics=clinics)
         context["treatments"] = offered_treatments(uow.session, kb)
         choice = None
         if sent:
@@ -290,7 +290,7 @@ def _confirm_page(
     kb = knowledge_base(request)
     with UnitOfWork(store(request)) as uow:
         name = patient_name(uow.session, patient_id)
-        home, problem = _clinic_for(uow.session, user, fields["clinic"])
+        home, _, problem = chosen_clinic(uow.session, user, fields["clinic"])
         if problem:
             raise HTTPException(403, problem)
         proposal, errors = propose(uow.session, kb, patient_id, fields["treatment"], str(home.id), fields["slot"])
@@ -353,7 +353,7 @@ def _book_for(request: Request, user: User, patient_id: int, fields: dict[str, s
     kb = knowledge_base(request)
     with UnitOfWork(store(request)) as uow:
         patient_name(uow.session, patient_id)
-        home, problem = _clinic_for(uow.session, user, fields["clinic"])
+        home, _, problem = chosen_clinic(uow.session, user, fields["clinic"])
         if problem:
             raise HTTPException(403, problem)
         proposal, errors = propose(uow.session, kb, patient_id, fields["treatment"], str(home.id), fields["slot"])

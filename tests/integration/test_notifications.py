@@ -64,11 +64,16 @@ def asha(new_patient: Callable[..., int]) -> Callable[..., int]:
     return make
 
 
-def booked(sessions: sessionmaker[Session], patient: int, treatment: str, at: str) -> int:
-    """Book, then write the booking's mail as the worker's first step does."""
-    visit = book(
+def book_at(sessions: sessionmaker[Session], patient: int, at: str, treatment: str = "botox") -> models.Visit:
+    """Book at clinic 1 at `at` (local time); the mail waits for the worker."""
+    return book(
         sessions, KB, patient_id=patient, treatment=treatment, clinic_id=CLINIC, start=local(at), actor="t", now=NOW
     ).visit
+
+
+def booked(sessions: sessionmaker[Session], patient: int, treatment: str, at: str) -> int:
+    """Book, then write the booking's mail as the worker's first step does."""
+    visit = book_at(sessions, patient, at, treatment)
     write_mail_for_changes(sessions, kb=KB)
     return visit.id
 
@@ -194,10 +199,7 @@ def test_a_booking_records_one_change_and_renders_no_mail(
     sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
     patient = asha()
-    visit = book(
-        sessions, KB, patient_id=patient, treatment="botox", clinic_id=CLINIC, start=local("2026-12-01T10:00"),
-        actor="t", now=NOW,
-    ).visit  # fmt: skip
+    visit = book_at(sessions, patient, "2026-12-01T10:00")
     assert changes(sessions) == [(visit.id, 1, "booked")]
     assert pending(sessions, patient_id=patient) == []
 
@@ -206,10 +208,7 @@ def test_a_change_superseded_before_its_mail_was_written_writes_nothing(
     sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
     patient = asha()
-    visit = book(
-        sessions, KB, patient_id=patient, treatment="botox", clinic_id=CLINIC, start=local("2026-12-01T10:00"),
-        actor="t", now=NOW,
-    ).visit  # fmt: skip
+    visit = book_at(sessions, patient, "2026-12-01T10:00")
     reschedule(sessions, KB, visit_id=visit.id, start=local("2026-12-08T11:00"), actor="t", now=NOW)
     assert [event for _, _, event in changes(sessions)] == ["booked", "rescheduled"]
     write_mail_for_changes(sessions, kb=KB)
@@ -226,20 +225,11 @@ def test_a_change_superseded_before_its_mail_was_written_writes_nothing(
 def test_each_transaction_writes_at_most_its_batch_oldest_first_and_a_round_goes_on_until_none_wait(
     sessions: sessionmaker[Session], asha: Callable[..., int]
 ) -> None:
-    visits = [
-        book(
-            sessions, KB, patient_id=asha(email=f"p{n}@example.com"), treatment="botox", clinic_id=CLINIC,
-            start=local(f"2026-12-0{n + 1}T10:00"), actor="t", now=NOW,
-        ).visit.id
-        for n in range(3)
-    ]  # fmt: skip
+    visits = [book_at(sessions, asha(email=f"p{n}@example.com"), f"2026-12-0{n + 1}T10:00").id for n in range(3)]
     write_mail_for_changes(sessions, kb=KB, batch=2, rounds=1)
     assert [visit for visit, _, _ in changes(sessions)] == visits[2:]
     assert {m.visit_id for m in pending(sessions)} == set(visits[:2])
-    book(
-        sessions, KB, patient_id=asha(email="p3@example.com"), treatment="botox", clinic_id=CLINIC,
-        start=local("2026-12-04T10:00"), actor="t", now=NOW,
-    )  # fmt: skip
+    book_at(sessions, asha(email="p3@example.com"), "2026-12-04T10:00")
     write_mail_for_changes(sessions, kb=KB, batch=1)  # a transaction each, until none is left
     assert changes(sessions) == []
     assert len({m.visit_id for m in pending(sessions)}) == 4
@@ -250,10 +240,7 @@ def test_an_older_change_writes_nothing_after_another_worker_wrote_the_newer_one
 ) -> None:
     """Two workers: one held the booking's change while the other wrote the move's mail and deleted its change.
     The booking's change, written last, must not bring back the confirmation and reminders of the old time."""
-    visit = book(
-        sessions, KB, patient_id=asha(), treatment="botox", clinic_id=CLINIC, start=local("2026-12-01T10:00"),
-        actor="t", now=NOW,
-    ).visit  # fmt: skip
+    visit = book_at(sessions, asha(), "2026-12-01T10:00")
     reschedule(sessions, KB, visit_id=visit.id, start=local("2026-12-08T11:00"), actor="t", now=NOW)
     with UnitOfWork(sessions, write=True) as uow:  # the other worker, on the move's change alone
         session = uow.session
@@ -278,10 +265,7 @@ def test_workers_writing_at_once_leave_only_each_visits_latest_mail(
     final: dict[int, int] = {}
     for n in range(6):
         patient = asha(email=f"patient-{n}@example.com")
-        visit = book(
-            sessions, KB, patient_id=patient, treatment="botox", clinic_id=CLINIC,
-            start=local(f"2026-12-0{1 + n % 3}T1{n // 3}:00"), actor="t", now=NOW,
-        ).visit  # fmt: skip
+        visit = book_at(sessions, patient, f"2026-12-0{1 + n % 3}T1{n // 3}:00")
         final[visit.id] = 1
         if n % 2:
             moved = reschedule(

@@ -64,6 +64,15 @@ def diary(draw: st.DrawFn, midnight: datetime, most: int, longest: int) -> BusyT
 
 
 @st.composite
+def asked(draw: st.DrawFn, midnight: datetime) -> tuple[OfferedTreatment, timedelta, datetime]:
+    """A treatment with buffers, the step of the grid, and the earliest start the notice allows."""
+    buffers = st.sampled_from([0, 5, 10, 15, 30])
+    treatment = OfferedTreatment("toxin", draw(st.integers(1, 90)), draw(buffers), draw(buffers))
+    step = timedelta(minutes=draw(st.sampled_from([5, 7, 10, 15, 30])))
+    return treatment, step, midnight + timedelta(minutes=draw(st.integers(-60, 24 * 60)))
+
+
+@st.composite
 def working_times(draw: st.DrawFn, midnight: datetime) -> list[Interval]:
     """One to three stretches in order, from local midnight on; a split shift may leave no gap between parts."""
     stretches, cursor = [], 5 * draw(st.integers(0, 12 * 12))
@@ -88,14 +97,7 @@ def test_the_lazy_starts_are_every_grid_start_the_busy_times_allow(day_of: date,
         busy=data.draw(diary(midnight, 40, 60)),
     )
     patient_busy = data.draw(diary(midnight, 3, 90))
-    treatment = OfferedTreatment(
-        "toxin",
-        data.draw(st.integers(1, 90)),
-        data.draw(st.sampled_from([0, 5, 10, 15, 30])),
-        data.draw(st.sampled_from([0, 5, 10, 15, 30])),
-    )
-    step = timedelta(minutes=data.draw(st.sampled_from([5, 7, 10, 15, 30])))
-    earliest = midnight + timedelta(minutes=data.draw(st.integers(-60, 24 * 60)))
+    treatment, step, earliest = data.draw(asked(midnight))
     within = data.draw(working_times(midnight))
     lazy = practitioner_openings(
         practitioner, day, within, treatment, step=step, earliest=earliest, patient_busy=patient_busy

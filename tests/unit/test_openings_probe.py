@@ -13,7 +13,7 @@ from safewindow.domain.availability import OfferedTreatment, Practitioner, worki
 from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.openings import openings
 from safewindow.domain.weekly_hours import ClinicDay, WeeklyHours
-from tests.unit.test_openings import DAYS, VANCOUVER, diary, every_start
+from tests.unit.test_openings import DAYS, VANCOUVER, asked, diary, every_start
 
 PROPERTIES = settings(max_examples=300, deadline=None)
 
@@ -56,14 +56,7 @@ def test_the_merged_starts_are_every_practitioner_s_grid_starts_by_time_then_id(
         for n in data.draw(st.permutations(range(data.draw(st.integers(1, 5)))))  # in no order of id
     ]
     patient_busy = data.draw(diary(midnight, 3, 90))
-    treatment = OfferedTreatment(
-        "toxin",
-        data.draw(st.integers(1, 90)),
-        data.draw(st.sampled_from([0, 5, 10, 15, 30])),
-        data.draw(st.sampled_from([0, 5, 10, 15, 30])),
-    )
-    step = timedelta(minutes=data.draw(st.sampled_from([5, 7, 10, 15, 30])))
-    earliest = midnight + timedelta(minutes=data.draw(st.integers(-60, 24 * 60)))
+    treatment, step, earliest = data.draw(asked(midnight))
     found = openings(day, open_times, staff, treatment, step=step, earliest=earliest, patient_busy=patient_busy)
     expected = sorted(
         (start, practitioner.id)
