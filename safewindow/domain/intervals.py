@@ -5,7 +5,9 @@ their visits, so a gap long enough for a visit is found past a packed morning in
 visits it holds.
 
 Busy times also hold their bounds as ticks (whole microseconds since the epoch: exact, as datetimes hold no
-finer time), so the slot finder's inner loop adds, compares and rounds plain numbers, not datetimes."""
+finer time), so the slot finder's inner loop adds, compares and rounds plain numbers, not datetimes. Ticks and
+the index are built on the slot finder's first question, never for a booking, which asks only whether a
+stretch is free; and busy times read from the store are built from their rows with `BusyTimes.of_pairs`."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
+from operator import attrgetter, sub
 
 NO_TIME = timedelta(0)
 ENDLESS = timedelta.max  # the free time before a diary's first visit and after its last
@@ -39,15 +43,19 @@ class Interval:
     end: datetime
 
     def __post_init__(self) -> None:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ValueError(f"interval {self.start} - {self.end}: instants must be timezone-aware")
-        # One tzinfo object everywhere keeps comparisons on the fast path (no offset lookups).
-        if self.start.tzinfo is not UTC:
-            object.__setattr__(self, "start", self.start.astimezone(UTC))
-        if self.end.tzinfo is not UTC:
-            object.__setattr__(self, "end", self.end.astimezone(UTC))
-        if self.start >= self.end:
-            raise ValueError(f"interval {self.start} - {self.end}: start must come before end")
+        start, end = self.start, self.end
+        if start.tzinfo is not UTC or end.tzinfo is not UTC:  # rare: instants come in UTC from the store
+            if start.tzinfo is None or end.tzinfo is None:
+                raise ValueError(f"interval {start} - {end}: instants must be timezone-aware")
+            # One tzinfo object everywhere keeps comparisons on the fast path (no offset lookups).
+            if start.tzinfo is not UTC:
+                start = start.astimezone(UTC)
+                object.__setattr__(self, "start", start)
+            if end.tzinfo is not UTC:
+                end = end.astimezone(UTC)
+                object.__setattr__(self, "end", end)
+        if start >= end:
+            raise ValueError(f"interval {start} - {end}: start must come before end")
 
     def overlaps(self, other: Interval) -> bool:
         return self.start < other.end and other.start < self.end
@@ -56,33 +64,70 @@ class Interval:
         return self.start <= other.start and other.end <= self.end
 
 
+_BOUNDS = attrgetter("start", "end")  # the order of intervals, as one key: sorts without a call per comparison
+
+
 @dataclass(frozen=True, slots=True)
 class BusyTimes:
     """The time a practitioner, room, device, clinic or patient is taken: sorted, overlaps merged, and indexed
     so any stretch is found by bisection and the first long enough gap by `first_gap` or `first_clear`. Build
-    it once per resource; queries never scan the whole diary."""
+    it once per resource; queries never scan the whole diary. The bounds in ticks and the index of gaps are
+    built on the first question that needs them: a booking asks only `is_free` of the ones it reads."""
 
     intervals: tuple[Interval, ...] = ()
     _starts: tuple[datetime, ...] = field(init=False, repr=False, compare=False)
     _ends: tuple[datetime, ...] = field(init=False, repr=False, compare=False)
-    _start_ticks: tuple[int, ...] = field(init=False, repr=False, compare=False)
-    _end_ticks: tuple[int, ...] = field(init=False, repr=False, compare=False)
-    _longest: GapIndex = field(init=False, repr=False, compare=False)
+    # One slot, set once whole: a race builds it twice, identically, and no reader sees half of it.
+    _indexed: DiaryTicks | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        merged = merge(sorted(self.intervals))
+        merged = merge(sorted(self.intervals, key=_BOUNDS))
         object.__setattr__(self, "intervals", tuple(merged))
         object.__setattr__(self, "_starts", tuple(i.start for i in merged))
         object.__setattr__(self, "_ends", tuple(i.end for i in merged))
-        object.__setattr__(self, "_start_ticks", tuple(map(ticks, self._starts)))
-        object.__setattr__(self, "_end_ticks", tuple(map(ticks, self._ends)))
-        between = (start - end for end, start in zip(self._end_ticks, self._start_ticks[1:], strict=False))
-        gaps = [ENDLESS_TICKS, *between, ENDLESS_TICKS] if merged else [ENDLESS_TICKS]
-        object.__setattr__(self, "_longest", GapIndex.of(gaps))
 
     @classmethod
     def of(cls, intervals: Iterable[Interval]) -> BusyTimes:
         return cls(tuple(intervals))
+
+    @classmethod
+    def of_pairs(cls, pairs: Iterable[tuple[datetime, datetime]]) -> BusyTimes:
+        """The same as `of(Interval(start, end) for start, end in pairs)`, and the same errors, but built from
+        the pairs themselves: rows read from the store (aware, in UTC, starting before they end) are checked in
+        the pass that merges them, and only the merged ones become intervals. Any other pair takes the way
+        through `Interval`."""
+        bounds = list(pairs)
+        try:
+            bounds.sort()
+        except TypeError:  # naive and aware instants mixed: `Interval` says which
+            return cls.of(Interval(start, end) for start, end in bounds)
+        starts: list[datetime] = []
+        ends: list[datetime] = []
+        last = None  # ends[-1]
+        for start, end in bounds:
+            if start.tzinfo is not UTC or end.tzinfo is not UTC or start >= end:
+                return cls.of(Interval(start, end) for start, end in bounds)
+            if last is not None and start <= last:
+                if end > last:
+                    ends[-1] = last = end
+            else:
+                starts.append(start)
+                ends.append(end)
+                last = end
+        busy: BusyTimes = object.__new__(cls)
+        object.__setattr__(busy, "intervals", tuple(map(Interval, starts, ends)))
+        object.__setattr__(busy, "_starts", tuple(starts))
+        object.__setattr__(busy, "_ends", tuple(ends))
+        object.__setattr__(busy, "_indexed", None)
+        return busy
+
+    def _ticks(self) -> DiaryTicks:
+        """The bounds in ticks and the index of gaps, built on the first call."""
+        indexed = self._indexed
+        if indexed is None:
+            indexed = DiaryTicks.of(self._starts, self._ends)
+            object.__setattr__(self, "_indexed", indexed)
+        return indexed
 
     def touching(self, start: datetime, end: datetime) -> Sequence[Interval]:
         """The intervals that overlap [start, end), in order."""
@@ -97,24 +142,42 @@ class BusyTimes:
     def first_gap(self, index: int, length: timedelta) -> int:
         """The first gap from gap `index` (0 to `len(intervals)`) on that is at least `length` long. Gap `i` is
         the free time just before interval `i`; the one after the last interval never ends, so there is one."""
-        return self._longest.first_at_least(index, length // TICK)
+        return self._ticks().longest.first_at_least(index, length // TICK)
 
     def first_clear(self, since: int, lead: int, length: int, grid: int, step: int) -> tuple[int, int]:
         """In ticks: the first grid line (every `step` from `grid`) at or after `since`, itself one, such that
         the `length` that begins `lead` before it is free; and where the free time holding that ends
         (`ENDLESS_TICKS` after the last interval). Gaps too short are stepped over through the index, so a
         packed stretch costs a few lookups, and a gap long enough but for the grid is passed for the next."""
-        starts, ends = self._start_ticks, self._end_ticks
+        indexed = self._indexed or self._ticks()
+        starts, ends = indexed.starts, indexed.ends
         last = len(starts)
         held = since - lead
         gap = bisect_right(ends, held)  # `held` lies in gap `gap`, or in the interval right after it
         # Rounded up to the grid, `held` may land past interval `gap`: it then fails the test below as well,
         # and the search goes on from the next gap long enough.
         while gap < last and starts[gap] - held < length:
-            gap = self._longest.first_at_least(gap + 1, length)
+            gap = indexed.longest.first_at_least(gap + 1, length)
             start = ends[gap - 1] + lead
             held = start + (grid - start) % step - lead
         return held + lead, starts[gap] if gap < last else ENDLESS_TICKS
+
+
+@dataclass(frozen=True, slots=True)
+class DiaryTicks:
+    """A diary's bounds as ticks and the index of the gaps between its visits: what the slot finder asks."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    longest: GapIndex
+
+    @classmethod
+    def of(cls, starts: Sequence[datetime], ends: Sequence[datetime]) -> DiaryTicks:
+        """Of merged intervals' bounds, in order."""
+        start_ticks = tuple([(start - EPOCH) // TICK for start in starts])  # `ticks`, without a call each
+        end_ticks = tuple([(end - EPOCH) // TICK for end in ends])
+        gaps = [ENDLESS_TICKS, *map(sub, start_ticks[1:], end_ticks), ENDLESS_TICKS] if starts else [ENDLESS_TICKS]
+        return cls(start_ticks, end_ticks, GapIndex.of(gaps))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +199,8 @@ class GapIndex:
         while len(level) > 1:
             level = [a if a >= b else b for a, b in zip(level[::2], level[1::2], strict=True)]
             levels.append(level)
-        return cls(size, (0, *(length for level in reversed(levels) for length in level)))
+        levels.append([0])  # the unused node 0
+        return cls(size, tuple(chain.from_iterable(reversed(levels))))
 
     def first_at_least(self, index: int, length: int) -> int:
         tree, size = self.tree, self.size
@@ -156,12 +220,15 @@ class GapIndex:
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted intervals with every overlapping or touching run joined into one."""
     merged: list[Interval] = []
+    last = None  # merged[-1].end
     for interval in intervals:
-        if merged and interval.start <= merged[-1].end:
-            if interval.end > merged[-1].end:
-                merged[-1] = Interval(merged[-1].start, interval.end)
+        if last is not None and interval.start <= last:
+            if interval.end > last:
+                last = interval.end
+                merged[-1] = Interval(merged[-1].start, last)
         else:
             merged.append(interval)
+            last = interval.end
     return merged
 
 
@@ -193,7 +260,7 @@ def leftovers(
 ) -> Iterator[tuple[datetime, datetime]]:
     """What `subtract` leaves, as (start, end) pairs: the slot finder needs only the bounds of each piece."""
     ends, starts = taken._ends, taken._starts
-    longest = taken._longest
+    longest = taken._ticks().longest
     last = len(starts)  # the gap after the last taken interval
     # A gap between taken intervals leaves `shortest` only if it holds both reaches as well; shorter ones (most
     # of a full diary) are stepped over through the index, never one by one.

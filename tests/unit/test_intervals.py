@@ -1,11 +1,13 @@
 """The busy times' index of gaps and the cut that steps over short gaps with it: written-out examples, and
 properties against a plain walk over every taken interval (the cut as it was before the index), which must
-give exactly the same pieces for any diary, reach and shortest length; and the first grid line with room
-from any other, in ticks, against a walk over every grid line."""
+give exactly the same pieces for any diary, reach and shortest length; the first grid line with room
+from any other, in ticks, against a walk over every grid line; and busy times built from (start, end) rows
+against busy times built from intervals, with the index of gaps built only when a question needs it."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +16,7 @@ from safewindow.domain.intervals import (
     ENDLESS_TICKS,
     TICK,
     BusyTimes,
+    DiaryTicks,
     GapIndex,
     Interval,
     from_ticks,
@@ -156,3 +159,86 @@ def test_ticks_are_exact_microseconds_in_utc_and_endless_is_past_any_instant() -
     assert from_ticks(ticks(instant)) == instant and from_ticks(ticks(instant)).tzinfo is UTC
     assert ticks(instant + TICK) - ticks(instant) == 1
     assert ticks(datetime.max.replace(tzinfo=UTC)) < ENDLESS_TICKS
+
+
+# --- busy times from rows --------------------------------------------------------------------------------
+
+ELSEWHERE = (UTC, timezone(timedelta(0)), timezone(timedelta(hours=-8)))  # the same instants, other tzinfo
+
+
+@st.composite
+def rows(draw: st.DrawFn, most: int) -> list[tuple[datetime, datetime]]:
+    """(start, end) pairs in any order: all in UTC, as the store returns them, or some starts in other zones."""
+    pairs = [(i.start, i.end) for i in draw(stretches(most, 60))]
+    zones = st.just(UTC) if draw(st.booleans()) else st.sampled_from(ELSEWHERE)
+    return [(start.astimezone(draw(zones)), end) for start, end in draw(st.permutations(pairs))]
+
+
+def the_index(diary: BusyTimes) -> DiaryTicks:
+    """The bounds in ticks and the index of gaps, as busy times built them eagerly before."""
+    starts = tuple(ticks(i.start) for i in diary.intervals)
+    ends = tuple(ticks(i.end) for i in diary.intervals)
+    gaps = [ENDLESS_TICKS, *(s - e for e, s in zip(ends, starts[1:], strict=False)), ENDLESS_TICKS]
+    return DiaryTicks(starts, ends, GapIndex.of(gaps if starts else [ENDLESS_TICKS]))
+
+
+@PROPERTIES
+@given(rows(40), st.data())
+def test_busy_times_from_rows_are_the_busy_times_from_their_intervals(
+    pairs: list[tuple[datetime, datetime]], data: st.DataObject
+) -> None:
+    expected = BusyTimes.of(Interval(start, end) for start, end in pairs)
+    found = BusyTimes.of_pairs(iter(pairs))
+    assert found == expected and found.intervals == tuple(merge(sorted(Interval(s, e) for s, e in pairs)))
+    assert all(i.start.tzinfo is UTC and i.end.tzinfo is UTC for i in found.intervals)
+    start = at(0, data.draw(st.integers(-150, 27 * 60)))
+    end = start + minutes(data.draw(st.integers(1, 120)))
+    assert found.is_free(start, end) == expected.is_free(start, end)
+    assert found.touching(start, end) == expected.touching(start, end)
+    length = minutes(data.draw(st.integers(0, 120)))
+    index = data.draw(st.integers(0, len(found.intervals)))
+    assert found.first_gap(index, length) == expected.first_gap(index, length)
+    tick = minutes(1) // TICK
+    asked = (ticks(start), data.draw(st.integers(0, 30)) * tick, length // TICK or tick, ticks(at(0)), 15 * tick)
+    assert found.first_clear(*asked) == expected.first_clear(*asked)
+
+
+@PROPERTIES
+@given(stretches(40, 60), st.booleans())
+def test_the_index_is_built_on_the_first_question_that_needs_it_and_as_it_always_was(
+    taken: list[Interval], from_rows: bool
+) -> None:
+    diary = BusyTimes.of_pairs((i.start, i.end) for i in taken) if from_rows else BusyTimes.of(taken)
+    diary.is_free(at(9), at(10))
+    diary.touching(at(9), at(10))
+    assert diary._indexed is None  # what a booking asks needs no ticks
+    diary.first_gap(0, minutes(30))
+    built = diary._indexed
+    assert built == the_index(diary)
+    diary.first_clear(ticks(at(9)), 0, minutes(30) // TICK, ticks(at(0)), minutes(15) // TICK)
+    assert diary._indexed is built  # built once
+
+
+def test_rows_merge_as_intervals_do_and_no_rows_are_no_busy_times() -> None:
+    assert BusyTimes.of_pairs([]) == BusyTimes() and BusyTimes.of_pairs([]).first_gap(0, ENDLESS) == 0
+    touching_and_overlapping = [(at(10), at(11)), (at(9), at(10)), (at(10, 30), at(10, 45)), (at(12), at(13))]
+    assert BusyTimes.of_pairs(touching_and_overlapping).intervals == (
+        Interval(at(9), at(11)),
+        Interval(at(12), at(13)),
+    )
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [(at(9), at(10)), (at(11).replace(tzinfo=None), at(12).replace(tzinfo=None))],  # naive
+        [(at(9), at(10)), (at(11).replace(tzinfo=None), at(12))],  # naive and aware: not even sortable
+        [(at(9), at(10)), (at(12), at(12))],  # empty
+        [(at(9), at(10)), (at(12), at(11))],  # backwards
+    ],
+)
+def test_rows_that_are_no_interval_are_refused_as_intervals_refuse_them(
+    pairs: list[tuple[datetime, datetime]],
+) -> None:
+    with pytest.raises(ValueError, match="interval"):
+        BusyTimes.of_pairs(pairs)
