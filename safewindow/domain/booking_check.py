@@ -94,7 +94,7 @@ class _Visit:
 
     def clash(self, busy: BusyTimes, who: str, taken: Refused, buffer: Refused) -> list[Refusal]:
         if not busy.is_free(self.start, self.end):
-            return [Refusal(taken, f"{who} is booked during {self.when}.")]
+            return [Refusal(taken, f"{who} is booked during {self.when} (a visit, or its set-up or clean-up).")]
         if not busy.is_free(self.held_from, self.held_until):
             return [
                 Refusal(

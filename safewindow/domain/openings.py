@@ -1,5 +1,6 @@
 """When each practitioner could start a visit on one clinic day: their working times less time off, the
-patient's other bookings and their own visits (kept off by the treatment's buffers), on the step grid; and all
+patient's other bookings and the time their own visits hold (each with its buffers, kept off by this
+treatment's buffers), on the step grid; and all
 of them merged, earliest first, lazily, so the finder pays only for the starts it looks at.
 
 A practitioner's starts are found a stretch at a time: from any instant, a bisection in each diary (and its
@@ -102,7 +103,7 @@ def _pieces(within: list[Interval]) -> Pieces:
 class _Rules:
     """What a start must satisfy on one day, for one treatment and patient, in ticks: on the grid from local
     midnight, with the whole visit inside one stretch of working time, clear of time off and the patient's
-    other bookings, and with its buffers clear of the practitioner's other visits."""
+    other bookings, and with its buffers clear of what the practitioner's other visits hold."""
 
     __slots__ = ("after", "before", "duration", "grid", "plain", "step", "wanted")
 

@@ -19,7 +19,8 @@ from safewindow.domain.slots import Slot
 
 def slots_clash(a: Slot, a_offered: OfferedTreatment | None, b: Slot, b_offered: OfferedTreatment | None) -> bool:
     """Two visits of one patient that cannot both be booked: the patient cannot be in two places, and a shared
-    practitioner, room or device keeps each visit's buffers clear of the other, whichever is booked first."""
+    practitioner, room or device is held for each visit's buffers too, so the two held stretches may not
+    overlap (one's clean-up and the other's set-up add up), as the booking check and the database see it."""
     if a.start < b.end and b.start < a.end:
         return True
     shared = (
@@ -31,7 +32,7 @@ def slots_clash(a: Slot, a_offered: OfferedTreatment | None, b: Slot, b_offered:
         return False
     a_from, a_to = _occupied(a, a_offered)
     b_from, b_to = _occupied(b, b_offered)
-    return (a_from < b.end and b.start < a_to) or (b_from < a.end and a.start < b_to)
+    return a_from < b_to and b_from < a_to
 
 
 def _occupied(slot: Slot, offered: OfferedTreatment | None) -> tuple[datetime, datetime]:

@@ -228,7 +228,7 @@ def book(
     now = now or now_utc()
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
-        _, person = load_patient(session, patient_id, lock=True)
+        person = load_patient(session, patient_id, lock=True)
         setup = lock_clinic(session, clinic_id)
         kb = setup.knowledge(kb)  # the clinic's own rule adjustments, on every channel
         view = load_clinic(session, setup, Interval(start - AROUND, start + AROUND))
@@ -247,6 +247,7 @@ def book(
         problems += _override_problems(session, view, offered, blocks, override if not problems else None)
         _refuse_unless_empty(problems)
 
+        held_from, held_until = offered.occupies(start)
         values = {
             "patient_id": patient_id,
             "clinic_id": clinic_id,
@@ -256,6 +257,8 @@ def book(
             "device_id": int(equipment.device.id) if equipment.device else None,
             "start_at": start,
             "end_at": start + offered.duration,
+            "held_from": held_from,
+            "held_until": held_until,
             "area": area,
             "status": models.VisitStatus.BOOKED,
             "created_by": actor,
@@ -330,7 +333,7 @@ def reschedule(
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         visit = _booked_visit(session, visit_id)
-        _, person = load_patient(session, visit.patient_id, ignore_visit=visit.id, lock=True)
+        person = load_patient(session, visit.patient_id, ignore_visit=visit.id, lock=True)
         setup = lock_clinic(session, visit.clinic_id)
         kb = setup.knowledge(kb)
         view = load_clinic(session, setup, Interval(start - AROUND, start + AROUND), ignore_visit=visit.id)
@@ -347,6 +350,7 @@ def reschedule(
 
         def move() -> None:
             visit.start_at, visit.end_at = start, start + offered.duration
+            visit.held_from, visit.held_until = offered.occupies(start)  # the buffers the clinic asks for now
             visit.room_id = int(equipment.room.id) if equipment.room else None
             visit.device_id = int(equipment.device.id) if equipment.device else None
 

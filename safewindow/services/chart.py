@@ -265,6 +265,6 @@ def advice_for_patient(
     """What the advisor says about `treatment` for this patient: their whole history (done, booked, had
     elsewhere) and active factors, with the clinic's own rule adjustments, as booking itself checks them.
     `ignore_visit` leaves out the visit being moved."""
-    _, person = load_patient(session, patient_id, ignore_visit=ignore_visit)
+    person = load_patient(session, patient_id, ignore_visit=ignore_visit)
     rules = kb if clinic_id is None else knowledge_for_clinic(session, clinic_id, kb)
     return advise(rules, treatment, person.history, person.factors, today=today, on=on, area=area)

@@ -90,10 +90,6 @@ class ClinicView:
         return found
 
 
-def _busy(rows: Iterable[tuple[datetime, datetime]]) -> BusyTimes:
-    return BusyTimes.of(Interval(start, end) for start, end in rows)
-
-
 def get_clinic(session: Session, clinic_id: int) -> models.Clinic:
     clinic = session.get(models.Clinic, clinic_id)
     if clinic is None:
@@ -117,11 +113,13 @@ _LOCKED_WITH_STAFF = (
 
 def lock_clinic(session: Session, clinic_id: int) -> ClinicSetup:
     """Take the clinic's row and its practitioners' rows for this transaction, before busy times are read, and
-    return the clinic's setup: the database refuses overlapping visits, but not a broken buffer, so two
-    bookings at one clinic, or of one practitioner anywhere, must not both read the diary before either writes.
-    Locks are always taken patient, visit, clinic, practitioners (by id), so they cannot deadlock; one
-    statement takes them and reads the configuration version (ids only: the setup holds the rest). SQLite
-    ignores the locks: its write transactions are serialised already."""
+    return the clinic's setup. The database refuses overlapping held stretches (buffers included) whatever
+    happens; the lock makes two bookings at one clinic, or of one practitioner anywhere, take turns, so the
+    second sees the first's visit and takes the next free room rather than being refused, and no booking checks
+    against rules a clinic is changing meanwhile (rule changes take the clinic's row too). Locks are always
+    taken patient, visit, clinic, practitioners (by id), so they cannot deadlock; one statement takes them and
+    reads the configuration version (ids only: the setup holds the rest). SQLite ignores the locks: its write
+    transactions are serialised already."""
     read_ahead(session, clinic_id)
     rows = session.execute(_LOCKED_WITH_STAFF, {"clinic": clinic_id}).all()
     if not rows:  # nobody works here (an inner join: PostgreSQL locks no row on an outer join's empty side)
@@ -147,8 +145,9 @@ def load_clinic(
     ignore_visit: int | None = None,
 ) -> ClinicView:
     """The clinic (its id, or its setup as `lock_clinic` gave it) as the domain sees it, with busy times within
-    `window` (widen it by the longest buffer). `ignore_visit` leaves one visit out of every busy time: the one
-    being moved."""
+    `window` (widen it by the longest buffer): each visit's held stretch, its set-up and clean-up included, so a
+    new visit keeps its own buffers clear of them and theirs clear of itself. `ignore_visit` leaves one visit out
+    of every busy time: the one being moved."""
     setup = clinic if isinstance(clinic, ClinicSetup) else clinic_setup(session, clinic)
     zone = setup.zone
     first, last = clinic_day(window.start, zone), clinic_day(window.end, zone)
@@ -171,24 +170,30 @@ def load_clinic(
             zone=zone,
             opening=setup.opening,
             closures=domain.Closures(dates=frozenset(closed_days)),
-            rooms=tuple(domain.Room(str(id_), kind, busy=_busy(by_room[id_])) for id_, kind in setup.rooms),
-            devices=tuple(domain.Device(str(id_), kind, busy=_busy(by_device[id_])) for id_, kind in setup.devices),
+            rooms=tuple(
+                domain.Room(str(id_), kind, busy=BusyTimes.of_pairs(by_room[id_])) for id_, kind in setup.rooms
+            ),
+            devices=tuple(
+                domain.Device(str(id_), kind, busy=BusyTimes.of_pairs(by_device[id_])) for id_, kind in setup.devices
+            ),
         ),
         name=setup.name,
-        practitioners=tuple(p.with_busy(_busy(by_practitioner.get(p.id, ()))) for p in setup.staff),
+        practitioners=tuple(p.with_busy(BusyTimes.of_pairs(by_practitioner.get(p.id, ()))) for p in setup.staff),
         offered=setup.offered,
         policy=setup.policy,
         holidays=kept,
     )
 
 
+# Visits are found by when they take place (the indexes' columns), so `window` must reach past any buffer; each
+# gives the stretch it holds its practitioner, room and device for, buffers included.
 _HELD = (
     select(
         models.Visit.practitioner_id,
         models.Visit.room_id,
         models.Visit.device_id,
-        models.Visit.start_at,
-        models.Visit.end_at,
+        models.Visit.held_from,
+        models.Visit.held_until,
     )
     .where(
         models.Visit.status.in_(ACTIVE),
@@ -209,7 +214,7 @@ def _active_visits(
     session: Session, window: Interval, ignore_visit: int | None, setup: ClinicSetup
 ) -> Sequence[Row[int, int | None, int | None, datetime, datetime]]:
     """Visits in the window that hold this clinic's rooms and devices or its practitioners (anywhere): the
-    columns busy times need, not whole visits."""
+    columns busy times need (the held stretch, buffers included), not whole visits."""
     held = {
         "start": window.start,
         "end": window.end,
@@ -271,17 +276,22 @@ _PATIENT_RECORD = union_all(
 ).order_by(literal_column("start_at"), literal_column("n"))  # each part in its order: visits by start, others by id
 
 
+_PATIENT = select(models.Patient.id).where(models.Patient.id == bindparam("patient"))
+_PATIENT_LOCKED = _PATIENT.with_for_update()
+
+
 def load_patient(
     session: Session, patient_id: int, *, ignore_visit: int | None = None, lock: bool = False
-) -> tuple[models.Patient, PatientView]:
-    """The patient with their whole history (done and booked visits, each on its clinic-zone day, then the
+) -> PatientView:
+    """The patient's whole history (done and booked visits, each on its clinic-zone day, then the
     treatments they had elsewhere), active factors and busy times. `lock` takes the patient's row for the
     transaction, so two bookings for one patient run one after the other and neither misses the other's visit
     (PostgreSQL; SQLite's write transactions are serialised already). The lock comes first, in its own
     statement: a statement sees the database as it was when it began, so one that waited for the lock would
     read a history without the visit the lock's holder just booked."""
-    patient = session.get(models.Patient, patient_id, with_for_update=lock)
-    if patient is None:
+    # Their id alone, not the patient as an object: a booking asks nothing more of them, and loading one costs
+    # more than the query.
+    if session.execute(_PATIENT_LOCKED if lock else _PATIENT, {"patient": patient_id}).first() is None:
         raise NotFound("patient", f"no patient {patient_id}")
     visits, elsewhere, busy, factors = [], [], [], []
     record = session.execute(_PATIENT_RECORD, {"patient": patient_id, "ignore": ignore_visit or 0})
@@ -293,7 +303,7 @@ def load_patient(
             elsewhere.append(PastVisit(slug, day, area))
         else:
             factors.append(factor)
-    return patient, PatientView(history=(*visits, *elsewhere), factors=tuple(factors), busy=_busy(busy))
+    return PatientView(history=(*visits, *elsewhere), factors=tuple(factors), busy=BusyTimes.of_pairs(busy))
 
 
 @dataclass(frozen=True)

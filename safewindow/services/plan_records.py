@@ -253,7 +253,7 @@ def proposal_timeline(
     session_factory: sessionmaker[Session], kb: KnowledgeBase, proposal: ProposedPlan, *, now: datetime | None = None
 ) -> Timeline:
     with UnitOfWork(session_factory) as uow:
-        _, patient = load_patient(uow.session, proposal.patient_id)
+        patient = load_patient(uow.session, proposal.patient_id)
     template = proposal.template
     items = [
         PlanItem(
@@ -342,7 +342,7 @@ def booked_timeline(
             )
             for link in links
         ]
-        _, patient = load_patient(session, patient_id)
+        patient = load_patient(session, patient_id)
         history = _history_without(session, patient_id, ids, patient.history)
         event = plan.event_date
     return build_timeline(

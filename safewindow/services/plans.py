@@ -145,7 +145,7 @@ def propose_plan(
                 raise InputError("event", f"{event} is not after the first day planned ({first})")
             last = min(last, event - timedelta(days=1))
         view = load_clinic(session, clinic_id, days_window(first, last, zone))
-        _, patient = load_patient(session, patient_id)
+        patient = load_patient(session, patient_id)
         found: dict[str, list[Slot]] = {}
         for step in chosen.steps:
             if step.treatment not in found:

@@ -106,7 +106,8 @@ def _candidates(
         for patient_id, visit in last_done.items():
             if visit.clinic_id != clinic_id or patient_id in booked_after:
                 continue
-            patient, person = load_patient(session, patient_id)
+            person = load_patient(session, patient_id)
+            patient = session.get_one(models.Patient, patient_id)
             advice = advise(kb, recall.treatment, person.history, person.factors, today=today)
             if not advice.allowed:
                 continue  # a factor (pregnancy) or a limit rules the treatment out for now

@@ -68,7 +68,7 @@ def find_slots_for(
         today = clinic_day(now, zone)
         first = max(first_day or today, today)
         last = first + timedelta(days=days - 1)
-        patient = load_patient(session, patient_id)[1] if patient_id is not None else None
+        patient = load_patient(session, patient_id) if patient_id is not None else None
         opens = first
         if patient is not None and treatment in kb.treatments:  # an unknown one is refused below, by name
             advice = advise(kb, treatment, patient.history, patient.factors, today=today, on=first, area=patient.area)

@@ -248,6 +248,7 @@ class _Loader:
             if offer.required_permission_id and not self.may(practitioner, offer.required_permission_id):
                 raise DemoDataError(f"{where}: {practitioner.email} lacks {offer.required_permission_id}")
             start = _utc(visit.start, clinic_zone(clinic.time_zone))
+            end = start + timedelta(minutes=offer.duration_minutes)
             self.ensure(
                 m.Visit,
                 {"patient_id": patient.id, "treatment_slug": visit.treatment, "start_at": start},
@@ -255,7 +256,9 @@ class _Loader:
                 practitioner_id=practitioner.id,
                 room_id=room.id if room else None,
                 device_id=device.id if device else None,
-                end_at=start + timedelta(minutes=offer.duration_minutes),
+                end_at=end,
+                held_from=start - timedelta(minutes=offer.buffer_before_minutes),
+                held_until=end + timedelta(minutes=offer.buffer_after_minutes),
                 area=visit.area,
                 status=visit.status,
                 created_by=ACTOR,

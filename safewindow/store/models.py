@@ -364,13 +364,16 @@ class PriorTreatment(Base):
 
 
 class Visit(Base):
-    """A booked or past visit. No two active visits of one practitioner, room, device or patient overlap:
-    the migration makes the database enforce it (exclusion constraints on PostgreSQL, triggers on SQLite)."""
+    """A booked or past visit. It holds its practitioner, room and device from `held_from` to `held_until`
+    (its buffers, as the clinic's offer gave them when it was booked), and its patient during the visit
+    itself. No two active visits hold one practitioner, room, device or patient at once: the migrations make
+    the database enforce it (exclusion constraints on PostgreSQL, triggers on SQLite)."""
 
     __tablename__ = "visits"
     __table_args__ = (
         CheckConstraint("start_at < end_at", name="starts_before_ends"),
         CheckConstraint("status IN ('booked', 'completed', 'cancelled', 'no-show')", name="known_status"),
+        CheckConstraint("held_from <= start_at AND end_at <= held_until", name="held_contains_visit"),
         Index("ix_visits_practitioner_id_start_at", "practitioner_id", "start_at"),
         Index("ix_visits_patient_id_start_at", "patient_id", "start_at"),
         Index("ix_visits_room_id_start_at", "room_id", "start_at"),
@@ -387,6 +390,8 @@ class Visit(Base):
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
+    held_from: Mapped[datetime]
+    held_until: Mapped[datetime]
     area: Mapped[str] = mapped_column(String(64), default=DEFAULT_AREA, server_default=DEFAULT_AREA)
     status: Mapped[VisitStatus] = mapped_column(
         VisitStatusType(), default=VisitStatus.BOOKED, server_default=VisitStatus.BOOKED.value

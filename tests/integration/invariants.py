@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,24 +24,35 @@ RESOURCES = ("practitioner_id", "room_id", "device_id", "patient_id")
 ACTIVE = tuple(models.ACTIVE_STATUSES)
 
 
+def _held(visit: models.Visit, column: str) -> tuple[datetime, datetime]:
+    """What the visit holds of the resource: the patient during the visit, the others for its buffers too."""
+    return (visit.start_at, visit.end_at) if column == "patient_id" else (visit.held_from, visit.held_until)
+
+
 def overlapping_visits(session: Session) -> list[str]:
-    """Every pair of active visits that hold one practitioner, room, device or patient at the same time
-    (half-open intervals, as the database's constraints: one visit may start when another ends)."""
+    """Every pair of active visits that hold one practitioner, room, device (buffers included) or patient at
+    the same time (half-open intervals, as the database's constraints: one may begin when another ends), and
+    every visit whose held stretch does not contain it."""
     visits = list(session.scalars(select(models.Visit).where(models.Visit.status.in_(ACTIVE))))
-    problems = []
+    problems = [
+        f"visit {v.id} holds {v.held_from:%H:%M}-{v.held_until:%H:%M}, not all of {v.start_at:%H:%M}-{v.end_at:%H:%M}"
+        for v in visits
+        if not (v.held_from <= v.start_at and v.end_at <= v.held_until)
+    ]
     for column in RESOURCES:
         held: defaultdict[int, list[models.Visit]] = defaultdict(list)
         for visit in visits:
             if getattr(visit, column) is not None:
                 held[getattr(visit, column)].append(visit)
         for resource, diary in held.items():
-            diary.sort(key=lambda v: (v.start_at, v.id))
             for visit in diary:
+                since, until = _held(visit, column)
                 problems += [
-                    f"{column} {resource}: visit {other.id} ({other.start_at:%Y-%m-%d %H:%M}-{other.end_at:%H:%M} "
-                    f"UTC) overlaps visit {visit.id} ({visit.start_at:%Y-%m-%d %H:%M}-{visit.end_at:%H:%M} UTC)"
+                    f"{column} {resource}: visit {other.id} (holds {_held(other, column)[0]:%Y-%m-%d %H:%M}-"
+                    f"{_held(other, column)[1]:%H:%M} UTC) overlaps visit {visit.id} (holds {since:%Y-%m-%d %H:%M}-"
+                    f"{until:%H:%M} UTC)"
                     for other in diary
-                    if other.id < visit.id and other.start_at < visit.end_at and visit.start_at < other.end_at
+                    if other.id < visit.id and _held(other, column)[0] < until and since < _held(other, column)[1]
                 ]
     return problems
 

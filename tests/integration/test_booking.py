@@ -153,6 +153,26 @@ def test_no_double_booking_of_a_practitioner_or_a_patient(
     assert "patient-busy" in refusal_codes(error)
 
 
+def test_buffers_keep_visits_apart_whichever_is_booked_first(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    # Clinic 1: botox 30 minutes, 5 before and 10 after; filler 45 minutes, 10 before and 15 after.
+    botox = booking(sessions, new_patient(), "botox", "2026-12-01T10:00", practitioner_id=1)
+    assert (botox.held_from, botox.held_until) == (local("2026-12-01T09:55"), local("2026-12-01T10:40"))
+    with pytest.raises(Refused) as error:  # its set-up from 10:35 meets the botox's clean-up until 10:40
+        booking(sessions, new_patient(), "dermal-filler", "2026-12-01T10:45", practitioner_id=1)
+    assert refusal_codes(error) == {"practitioner-buffer"}
+    booking(sessions, new_patient(), "dermal-filler", "2026-12-01T11:00", practitioner_id=1)
+
+    filler = booking(sessions, new_patient(), "dermal-filler", "2026-12-08T10:45", practitioner_id=1)
+    with pytest.raises(Refused) as error:  # the other order, the same answer
+        booking(sessions, new_patient(), "botox", "2026-12-08T10:00", practitioner_id=1)
+    assert refusal_codes(error) == {"practitioner-buffer"}
+    moved = reschedule(sessions, KB, visit_id=filler.id, start=local("2026-12-08T11:00"), actor="test", now=NOW)
+    assert (moved.visit.held_from, moved.visit.held_until) == (local("2026-12-08T10:50"), local("2026-12-08T12:00"))
+    booking(sessions, new_patient(), "botox", "2026-12-08T10:00", practitioner_id=1)
+
+
 def test_unknown_things_are_named(sessions: sessionmaker[Session], new_patient: Callable[..., int]) -> None:
     with pytest.raises(NotFound, match="no patient 999"):
         booking(sessions, 999, "botox", "2026-12-01T10:00")
@@ -216,7 +236,7 @@ def test_racing_unsafe_sequences_for_one_patient_book_at_most_one(
     sessions: sessionmaker[Session], new_patient: Callable[..., int]
 ) -> None:
     patient = new_patient()
-    wanted = [("microneedling", "2026-12-02T10:00", 7), ("botox", "2026-12-03T10:00", 1)]
+    wanted = [("microneedling", "2026-12-08T10:00", 7), ("botox", "2026-12-03T10:00", 1)]
     barrier = threading.Barrier(len(wanted))
     outcomes: list[str] = []
 

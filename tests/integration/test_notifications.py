@@ -169,6 +169,8 @@ def test_a_change_lives_and_dies_with_the_callers_transaction_and_its_mail_is_wr
             practitioner_id=1,
             start_at=local("2026-12-02T10:00"),
             end_at=local("2026-12-02T11:00"),
+            held_from=local("2026-12-02T10:00"),  # no buffers
+            held_until=local("2026-12-02T11:00"),
             created_by="test",
         )
         session.add(visit)

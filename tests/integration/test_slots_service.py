@@ -55,7 +55,7 @@ def single_search(sessions: sessionmaker[Session], treatment: str, patient: int 
     with UnitOfWork(sessions) as uow:
         session = uow.session
         kb = knowledge_for_clinic(session, CLINIC, KB)
-        person = load_patient(session, patient)[1] if patient is not None else None
+        person = load_patient(session, patient) if patient is not None else None
         today = clinic_day(NOW, ZONE)
         found = _search(
             session, kb, treatment, CLINIC, ZONE, person, None, today, today + timedelta(days=29), limit, NOW

@@ -80,6 +80,8 @@ def visit(
     room: int | None = None,
     device: int | None = None,
     status: VisitStatus = VisitStatus.BOOKED,
+    before: int = 0,
+    after: int = 0,
 ) -> Visit:
     return Visit(
         patient_id=patient or world.pat,
@@ -90,6 +92,8 @@ def visit(
         device_id=device,
         start_at=start,
         end_at=start + timedelta(minutes=minutes),
+        held_from=start - timedelta(minutes=before),
+        held_until=start + timedelta(minutes=minutes + after),
         status=status,
         created_by="test",
     )
@@ -168,6 +172,42 @@ def test_an_overlapping_active_visit_is_refused_by_the_database(uow: MakeUnit, w
     with pytest.raises(IntegrityError) as refused:
         book(uow, second)
     assert overlapping_resource(refused.value) == resource
+
+
+@pytest.mark.parametrize("resource", ["practitioner", "room", "device", "patient"])
+def test_buffers_add_up_for_the_practitioner_room_and_device_but_not_the_patient(
+    uow: MakeUnit, world: World, resource: str
+) -> None:
+    column, shared = {
+        "practitioner": ("practitioner_id", world.ann),
+        "room": ("room_id", world.room),
+        "device": ("device_id", world.device),
+        "patient": ("patient_id", world.pat),
+    }[resource]
+    # 10:00-10:30 cleared away until 10:40; the next visit, set up from 10:30, begins at 10:35: no visit
+    # overlaps another, but the clean-up and the set-up do.
+    first = visit(world, at(10), practitioner=world.ann, patient=world.pat, after=10)
+    second = visit(world, at(10, 35), practitioner=world.ben, patient=world.quinn, before=5)
+    setattr(first, column, shared)
+    setattr(second, column, shared)
+    book(uow, first)
+
+    if resource == "patient":
+        book(uow, second)  # a patient is only taken by the visit itself
+        return
+    with pytest.raises(IntegrityError) as refused:
+        book(uow, second)
+    assert overlapping_resource(refused.value) == resource
+
+
+@pytest.mark.parametrize("held", [(None, None), (at(10, 5), at(11))], ids=["missing", "not-containing-the-visit"])
+def test_a_visit_must_hold_at_least_its_own_time(
+    uow: MakeUnit, world: World, held: tuple[datetime | None, datetime | None]
+) -> None:
+    wrong = visit(world, at(10))
+    wrong.held_from, wrong.held_until = held  # type: ignore[assignment]
+    with pytest.raises(IntegrityError, match="held"):
+        book(uow, wrong)
 
 
 def test_a_cancelled_visit_frees_its_time(uow: MakeUnit, world: World) -> None:

@@ -111,7 +111,10 @@ def test_buffers_keep_same_day_visits_of_one_practitioner_apart() -> None:
     first = slots(days=1, hours=(10,), minutes=30)[0]
     at_10_35 = Slot(first.start + timedelta(minutes=35), first.start + timedelta(minutes=80), "p1", "r1", None, None)
     at_10_50 = Slot(first.start + timedelta(minutes=50), first.start + timedelta(minutes=95), "p1", "r1", None, None)
+    at_10_45 = Slot(first.start + timedelta(minutes=45), first.start + timedelta(minutes=90), "p1", "r1", None, None)
     assert slots_clash(first, botox, at_10_35, filler)  # 10:30 + 10 min after, 10 min before 10:35
+    assert slots_clash(first, botox, at_10_45, filler)  # clean-up until 10:40 and set-up from 10:35 add up
+    assert slots_clash(at_10_45, filler, first, botox)  # whichever comes first in the question
     assert not slots_clash(first, botox, at_10_50, filler)
     request = PlanRequest(
         PLANS.template("botox-and-filler"), KB, TODAY, ZONE, treatments={"botox": botox, "dermal-filler": filler}

@@ -78,6 +78,8 @@ def test_days_are_counted_on_the_clinics_calendar_not_utcs(clinic: ClinicApp) ->
             practitioner_id=nurse,
             start_at=start,
             end_at=start + timedelta(minutes=45),
+            held_from=start,  # no buffers
+            held_until=start + timedelta(minutes=45),
             created_by="test",
         )
         uow.session.add(visit)

@@ -180,6 +180,8 @@ def done_botox(demo: Demo, patient: int, days_ago: int, clinic: int = CLINIC) ->
                 room_id=1 if clinic == CLINIC else 4,
                 start_at=start,
                 end_at=start + timedelta(minutes=30),
+                held_from=start,  # no buffers
+                held_until=start + timedelta(minutes=30),
                 status=models.VisitStatus.COMPLETED,
                 created_by="test",
             )

@@ -222,6 +222,8 @@ def done_botox(sessions: sessionmaker[Session], patient: int, days_ago: int) -> 
                 room_id=2,
                 start_at=start,
                 end_at=start + timedelta(minutes=30),
+                held_from=start,  # no buffers
+                held_until=start + timedelta(minutes=30),
                 status=models.VisitStatus.COMPLETED,
                 created_by="test",
             )
