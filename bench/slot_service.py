@@ -84,6 +84,9 @@ def fill(sessions: sessionmaker[Session], world: World, clinic: int) -> int:
                         "room_id": room,
                         "start_at": start,
                         "end_at": start + timedelta(minutes=30),
+                        # back to back, as a packed diary: held without buffers, which would not fit
+                        "held_from": start,
+                        "held_until": start + timedelta(minutes=30),
                         "status": models.VisitStatus.BOOKED,
                         "created_by": "bench",
                     }
