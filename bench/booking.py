@@ -269,12 +269,12 @@ def warm_up(sessions: sessionmaker[Session], kb: KnowledgeBase, world: World, wo
     """What a web app's worker has done by the time it serves its second request: imported the holidays
     calendar, configured the mappers, compiled its statements and read the setup of every clinic. Without it,
     64 fresh processes spend most of a measurement warming up (about 0.2 s of CPU each, then 10 ms for each
-    clinic's first booking) on two cores. Bookings a day in the past, refused, so nothing is written; one raw
+    clinic's first booking) on two cores. Bookings six days in the past, refused, so nothing is written; one raw
     insert a year before the raw inserts' own times."""
     if work != "book":
         insert_one(sessions, world, first, RAW_EPOCH - timedelta(days=365) + timedelta(hours=first))
         return
-    yesterday = datetime.combine(open_days()[0] - timedelta(days=7), QUARTERS[4], ZONE).astimezone(UTC)
+    past = datetime.combine(open_days()[0] - timedelta(days=7), QUARTERS[4], ZONE).astimezone(UTC)
     for clinic in world.clinics:
         try:
             book(
@@ -283,7 +283,7 @@ def warm_up(sessions: sessionmaker[Session], kb: KnowledgeBase, world: World, wo
                 patient_id=world.patients[first],
                 treatment="botox",
                 clinic_id=clinic,
-                start=yesterday,
+                start=past,
                 actor="bench",
                 now=NOW,
             )

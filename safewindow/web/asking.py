@@ -37,6 +37,18 @@ class InputErrors(ValueError):
         super().__init__("; ".join(str(error) for error in self.errors))
 
 
+def day_asked(text: str | None, field: str, errors: dict[str, str]) -> date | None:
+    """A day typed into a form: None when left blank or not a day, its problem then kept in `errors` under
+    `field`, so a page shows it beside the others."""
+    if not text:
+        return None
+    try:
+        return parse_day(text, field)
+    except InputError as error:
+        errors[field] = error.problem
+        return None
+
+
 def _treatment(kb: KnowledgeBase, text: str) -> None:
     try:
         find_treatment(kb, text.strip())

@@ -22,13 +22,13 @@ from safewindow.domain.plan_templates import PlanTemplate
 from safewindow.knowledge.plan_loader import default_plans
 from safewindow.services.accounts import User
 from safewindow.services.admin import knowledge_for_clinic
-from safewindow.services.advice import parse_day
 from safewindow.services.booking import Refused
 from safewindow.services.errors import InputError
 from safewindow.services.plan_records import booked_timeline, check_start, plans_of, proposal_timeline
 from safewindow.services.plans import ProposedPlan, book_plan, propose_plan
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
+from safewindow.web.asking import day_asked
 from safewindow.web.auth import audit_read, check_csrf, store
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.errors import NotFound
@@ -98,14 +98,7 @@ def _checked(ask: PlanAsk, clinics: Sequence[models.Clinic]) -> tuple[Checked | 
             errors["clinic"] = f"there is no clinic {clinic_id} to choose here"
     except InputError as error:
         errors["clinic"] = error.problem
-    days: dict[str, date | None] = {"start": None, "event": None}
-    for name in days:
-        text = getattr(ask, name)
-        if text:
-            try:
-                days[name] = parse_day(text, name)
-            except InputError as error:
-                errors[name] = error.problem
+    days = {name: day_asked(getattr(ask, name), name, errors) for name in ("start", "event")}
     if template is not None and template.needs_event and days["event"] is None and "event" not in errors:
         errors["event"] = f"the plan “{template.name}” needs the date of the event"
     if errors or template is None or clinic is None:

@@ -21,6 +21,7 @@ from safewindow.services.errors import InputError
 from safewindow.services.recalls import RecallItem, recalls_for
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
+from safewindow.web.asking import day_asked
 from safewindow.web.auth import audit_read, check_csrf, store
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.pages_account import StaffUser, optional_int, read_form, render, summary_of
@@ -70,12 +71,7 @@ def _recalls_page(
                 }
         audit_read(session, user, "clinic-recalls", chosen.id)
         uow.commit()
-    day = None
-    if on:
-        try:
-            day = parse_day(on, "on")
-        except InputError as error:
-            errors["on"] = error.problem
+    day = day_asked(on, "on", errors)
     items = recalls_for(store(request), kb, default_plans().recalls, clinic_id=chosen.id, on=day)
     lines = []
     for item in items:

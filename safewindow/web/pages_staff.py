@@ -21,7 +21,6 @@ from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.services.accounts import User
-from safewindow.services.advice import parse_day
 from safewindow.services.booking import Override, Refused, book
 from safewindow.services.calendar import clinic_calendar, week_of
 from safewindow.services.chart import advice_for_patient, load_chart
@@ -30,6 +29,7 @@ from safewindow.services.patients import find_patients
 from safewindow.store import models
 from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork
+from safewindow.web.asking import day_asked
 from safewindow.web.auth import audit_read, check_csrf, may_see_patient, store
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.errors import NotFound
@@ -104,12 +104,7 @@ def calendar(
         if problem:
             errors["clinic"] = problem
         today = clinic_today(clinic_zone(chosen.time_zone))
-        shown = today
-        if day:
-            try:
-                shown = parse_day(day, "day")
-            except InputError as error:
-                errors["day"] = error.problem
+        shown = day_asked(day, "day", errors) or today
         ids: dict[str, int | None] = {}
         for field, text in (("practitioner", practitioner), ("room", room)):
             try:

@@ -155,14 +155,19 @@ def test_a_naive_instant_is_refused_rather_than_guessed(uow: MakeUnit, world: Wo
 # --- overlaps ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("resource", ["practitioner", "room", "device", "patient"])
-def test_an_overlapping_active_visit_is_refused_by_the_database(uow: MakeUnit, world: World, resource: str) -> None:
-    column, shared = {
+def held(world: World, resource: str) -> tuple[str, int]:
+    """The visits' column for `resource`, and the one two visits share in the tests below."""
+    return {
         "practitioner": ("practitioner_id", world.ann),
         "room": ("room_id", world.room),
         "device": ("device_id", world.device),
         "patient": ("patient_id", world.pat),
     }[resource]
+
+
+@pytest.mark.parametrize("resource", ["practitioner", "room", "device", "patient"])
+def test_an_overlapping_active_visit_is_refused_by_the_database(uow: MakeUnit, world: World, resource: str) -> None:
+    column, shared = held(world, resource)
     first = visit(world, at(10), practitioner=world.ann, patient=world.pat)
     second = visit(world, at(10, 15), practitioner=world.ben, patient=world.quinn)
     setattr(first, column, shared)
@@ -178,12 +183,7 @@ def test_an_overlapping_active_visit_is_refused_by_the_database(uow: MakeUnit, w
 def test_buffers_add_up_for_the_practitioner_room_and_device_but_not_the_patient(
     uow: MakeUnit, world: World, resource: str
 ) -> None:
-    column, shared = {
-        "practitioner": ("practitioner_id", world.ann),
-        "room": ("room_id", world.room),
-        "device": ("device_id", world.device),
-        "patient": ("patient_id", world.pat),
-    }[resource]
+    column, shared = held(world, resource)
     # 10:00-10:30 cleared away until 10:40; the next visit, set up from 10:30, begins at 10:35: no visit
     # overlaps another, but the clean-up and the set-up do.
     first = visit(world, at(10), practitioner=world.ann, patient=world.pat, after=10)
