@@ -2,7 +2,9 @@
 over --processes processes, as a web app's workers; each process one engine whose pool holds a connection per
 client; each unit of work its own session), next to the raw INSERT
 rate of the same `visits` table in the same run (the same 64 clients, one plain INSERT of a visit that overlaps
-nothing per transaction, no checks) and the ratio (target: booking at least half the raw rate); how fast one
+nothing per transaction, no checks) and the ratio (target: booking at least half the raw rate); the rates of
+the booking's own reads and writes with no checks, as the booking runs them and in the fewest round trips
+PostgreSQL allows (bench/booking_skeleton.py): the ceilings for a booking that checks; how fast one
 worker then writes those bookings' mail (notice with calendar file, reminders, aftercare: the work a booking
 records but leaves to the worker, so it is not hidden from the figures); the round trips to the server that
 one booking and one raw insert each take (statements, BEGIN and COMMIT, the pool's ping: each round trip costs
@@ -46,6 +48,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import booking_skeleton as skeleton  # the booking's reads and writes without checks, beside this file
 from sqlalchemy import Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -164,7 +167,13 @@ def populate(sessions: sessionmaker[Session]) -> World:
                     .order_by(models.Practitioner.id)
                 )
             ),
-            rooms=tuple(session.scalars(select(models.Room.id).where(models.Room.clinic_id.in_(bench)))),
+            rooms=tuple(
+                session.scalars(
+                    select(models.Room.id)
+                    .where(models.Room.clinic_id.in_(bench))
+                    .order_by(models.Room.clinic_id, models.Room.id)
+                )
+            ),
             patients=tuple(session.scalars(select(models.Patient.id).where(models.Patient.id >= first_patient))),
             days=open_days(),
         )
@@ -208,13 +217,15 @@ def booking_client(
 
 
 def insert_client(
-    sessions: sessionmaker[Session], world: World, client: int, clients: int, deadline: float
+    sessions: sessionmaker[Session], world: World, client: int, clients: int, deadline: float, work: str = "insert"
 ) -> Counter[str]:
-    """One plain INSERT per transaction; the n-th visit of all clients takes the n-th half hour, so none overlap."""
+    """One plain INSERT per transaction (or one of the skeleton's transactions, `work`); the n-th visit of all
+    clients takes the n-th half hour from the work's epoch, so none overlap."""
     outcomes: Counter[str] = Counter()
+    write, epoch = WRITERS[work], RAW_EPOCH if work == "insert" else skeleton.EPOCHS[work]
     n = client
     while time.perf_counter() < deadline:
-        insert_one(sessions, world, n, RAW_EPOCH + timedelta(minutes=30 * n))
+        write(sessions, world, n, epoch + timedelta(minutes=30 * n))
         outcomes["inserted"] += 1
         n += clients
     return outcomes
@@ -240,6 +251,12 @@ def insert_one(sessions: sessionmaker[Session], world: World, n: int, start: dat
         uow.commit()
 
 
+# Transactions that write one visit each, by the name a client process is given.
+WRITERS: dict[str, Callable[[sessionmaker[Session], World, int, datetime], None]] = {
+    "insert": insert_one,
+    "unchecked": lambda sessions, world, n, start: skeleton.unchecked_one(sessions, world, PER_CLINIC, n, start),
+    "fewest": lambda sessions, world, n, start: skeleton.fewest_one(sessions, world, PER_CLINIC, n, start),
+}
 Outcome = tuple[Counter[str], float]
 
 
@@ -272,7 +289,8 @@ def warm_up(sessions: sessionmaker[Session], kb: KnowledgeBase, world: World, wo
     clinic's first booking) on two cores. Bookings six days in the past, refused, so nothing is written; one raw
     insert a year before the raw inserts' own times."""
     if work != "book":
-        insert_one(sessions, world, first, RAW_EPOCH - timedelta(days=365) + timedelta(hours=first))
+        epoch = RAW_EPOCH if work == "insert" else skeleton.EPOCHS[work]
+        WRITERS[work](sessions, world, first, epoch - timedelta(days=365) + timedelta(hours=first))
         return
     past = datetime.combine(open_days()[0] - timedelta(days=7), QUARTERS[4], ZONE).astimezone(UTC)
     for clinic in world.clinics:
@@ -318,7 +336,7 @@ def client_process(
         def run(client: int, deadline: float) -> Counter[str]:
             if work == "book":
                 return booking_client(sessions, kb, world, client, clients, deadline)
-            return insert_client(sessions, world, client, clients, deadline)
+            return insert_client(sessions, world, client, clients, deadline, work)
 
         outcomes, _ = in_threads(lambda n, deadline: run(first + n, deadline), threads, seconds)
         results.put(outcomes)
@@ -448,6 +466,8 @@ def postgres(server: str, seconds: float, processes: int) -> None:
         booked, booking_time = in_processes(url, world, "book", processes, threads, seconds)
         changes, messages, mail_time = write_mail(url)
         raw, raw_time = in_processes(url, world, "insert", processes, threads, seconds)
+        skeleton.install(url)
+        skeletons = {work: in_processes(url, world, work, processes, threads, seconds) for work in skeleton.EPOCHS}
         trips = round_trips(url, world)
         engine = make_engine(url)
         try:
@@ -459,6 +479,13 @@ def postgres(server: str, seconds: float, processes: int) -> None:
     print(f"PostgreSQL, {clients}, booking:    {summary(booked, booking_time)}")
     print(f"PostgreSQL, {clients}, raw INSERT: {summary(raw, raw_time, 'inserted')}")
     print(f"PostgreSQL ratio booked/s to raw inserts/s: {booking_rate / raw_rate:.3f} (target: at least 0.5)")
+    for work, label in (
+        ("unchecked", "the booking's reads and writes, no checks"),
+        ("fewest", "those in the fewest round trips (PL/pgSQL)"),
+    ):
+        done, elapsed = skeletons[work]
+        rate = done["inserted"] / elapsed
+        print(f"PostgreSQL, {clients}, {label}: {rate:8.1f}/s, ratio to raw inserts/s {rate / raw_rate:.3f}")
     print(
         f"PostgreSQL, one worker writing those bookings' mail: {changes / mail_time:8.1f} changes/s "
         f"({changes} changes, {messages} messages in {mail_time:.1f} s)"
