@@ -96,7 +96,20 @@ def _booked_from_now(
     return list(session.scalars(query.order_by(models.Visit.start_at)))
 
 
-def _refuse_stranded(visits: Iterable[models.Visit], code: str, why: str, zone_name: str) -> None:
+def hold_clinic(session: Session, clinic_id: int) -> None:
+    """Take the clinic's row for this transaction, as every booking there does first: a change that must not
+    strand a booked visit then sees each booking that got there before it, and a booking after it waits and
+    then reads the new setup (services/clinic_view.py reads the setup's version after its locks)."""
+    session.execute(select(models.Clinic.id).where(models.Clinic.id == clinic_id).with_for_update())
+
+
+def hold_practitioner(session: Session, practitioner_id: int) -> None:
+    """Take the practitioner's row, as every booking at a clinic where they work does (after the clinic's):
+    for a change to their time wherever they work. Take the clinic's first when both are needed."""
+    session.execute(select(models.Practitioner.id).where(models.Practitioner.id == practitioner_id).with_for_update())
+
+
+def refuse_stranded(visits: Iterable[models.Visit], code: str, why: str, zone_name: str) -> None:
     """Refused, as a booking is, listing each visit. Imported here: booking imports this module (for the clinic's
     rules), so this module may not import booking as it loads."""
     from safewindow.services.booking import Problem, Refused
@@ -136,7 +149,7 @@ def set_opening_hours(
             for v in _booked_from_now(session, clinic_id, now)
             if not _within(v.start_at.astimezone(zone), v.end_at.astimezone(zone), shifts)
         ]
-        _refuse_stranded(outside, "visit-outside-hours", "would fall outside the new opening hours", clinic.time_zone)
+        refuse_stranded(outside, "visit-outside-hours", "would fall outside the new opening hours", clinic.time_zone)
         clinic.hours.clear()
         session.flush()
         clinic.hours.extend(models.ClinicHours(weekday=s.weekday, opens=s.start, closes=s.end) for s in shifts)
@@ -190,7 +203,7 @@ def add_closure(
             for v in _booked_from_now(session, clinic_id, now)
             if first_day <= v.start_at.astimezone(zone).date() <= last_day
         ]
-        _refuse_stranded(inside, "visit-in-closure", "falls within the closure", clinic.time_zone)
+        refuse_stranded(inside, "visit-in-closure", "falls within the closure", clinic.time_zone)
         closure = models.ClinicClosure(clinic_id=clinic_id, first_day=first_day, last_day=last_day, reason=reason)
         session.add(closure)
         session.flush()
@@ -278,7 +291,7 @@ def set_working_hours(
             for v in _booked_from_now(session, clinic_id, now, practitioner_id)
             if not _within(v.start_at.astimezone(zone), v.end_at.astimezone(zone), shifts)
         ]
-        _refuse_stranded(
+        refuse_stranded(
             outside, "visit-outside-hours", f"would fall outside {practitioner.name}'s new hours", clinic.time_zone
         )
         before = working_hours(session, clinic_id, practitioner_id)
@@ -325,7 +338,7 @@ def leave_clinic(
         before = working_hours(session, clinic_id, practitioner_id)
         if not before:
             raise NotFound("practitioner", f"practitioner {practitioner_id} does not work at clinic {clinic_id}")
-        _refuse_stranded(
+        refuse_stranded(
             _booked_from_now(session, clinic_id, now, practitioner_id),
             "visit-booked",
             "is booked with them",
@@ -388,7 +401,7 @@ def adjust_rule(
         raise InputError("rule", f"name a field to change: {', '.join(fields_of(source))}")
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
-        session.execute(select(models.Clinic.id).where(models.Clinic.id == clinic_id).with_for_update())
+        hold_clinic(session, clinic_id)
         get_clinic(session, clinic_id)
         log = rule_adjustments_of(adjustment_log(session, clinic_id))
         current = apply(kb, log).get(rule_id, source)
