@@ -20,7 +20,7 @@ from sqlalchemy import Table, create_engine, insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.domain.intervals import Interval
-from safewindow.services.clinic_view import load_clinic, load_patient, lock_clinic
+from safewindow.services.clinic_view import load_patient, lock_and_load
 from safewindow.store import models
 from safewindow.store.outbox_models import VisitChange
 from safewindow.store.unit_of_work import UnitOfWork
@@ -118,8 +118,7 @@ def unchecked_one(sessions: sessionmaker[Session], world: World, per_clinic: int
     with UnitOfWork(sessions, write=True) as uow:
         session = uow.session
         load_patient(session, visit["patient"], lock=True)
-        setup = lock_clinic(session, visit["clinic"])
-        load_clinic(session, setup, Interval(start - AROUND, start + AROUND))
+        lock_and_load(session, visit["clinic"], Interval(start - AROUND, start + AROUND))
         row = session.execute(
             insert(models.Visit).returning(models.Visit.id, models.Visit.version),
             {

@@ -3,7 +3,8 @@ adjustments to the timing rules. One transaction each, every change audited with
 
 A change never strands a booked visit: new hours, a closure or a practitioner leaving the clinic is refused,
 listing every booked visit from now on that it would leave outside the clinic's or the practitioner's time
-(move or cancel those first). Which clinic an administrator may change is the interface's business; these
+(move or cancel those first). Each takes the rows a booking there locks before it looks, so a booking racing with
+it is either seen or sees the change. Which clinic an administrator may change is the interface's business; these
 functions take the clinic's id."""
 
 from __future__ import annotations
@@ -141,6 +142,7 @@ def set_opening_hours(
     now = now or now_utc()
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
+        hold_clinic(session, clinic_id)
         clinic = get_clinic(session, clinic_id)
         before = opening_hours(session, clinic_id)
         zone = clinic_zone(clinic.time_zone)
@@ -192,6 +194,7 @@ def add_closure(
         raise InputError("last_day", "a closure may last a year at most")
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
+        hold_clinic(session, clinic_id)
         clinic = get_clinic(session, clinic_id)
         zone = clinic_zone(clinic.time_zone)
         if last_day < now.astimezone(zone).date():
@@ -272,6 +275,8 @@ def set_working_hours(
     now = now or now_utc()
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
+        hold_clinic(session, clinic_id)
+        hold_practitioner(session, practitioner_id)
         clinic = get_clinic(session, clinic_id)
         practitioner = _practitioner(session, practitioner_id)
         if not practitioner.active:
@@ -334,6 +339,8 @@ def leave_clinic(
     now = now or now_utc()
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
+        hold_clinic(session, clinic_id)
+        hold_practitioner(session, practitioner_id)
         clinic = get_clinic(session, clinic_id)
         before = working_hours(session, clinic_id, practitioner_id)
         if not before:

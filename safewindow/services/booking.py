@@ -30,7 +30,7 @@ from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import Kind
 from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.clinic_setup import permissions_of
-from safewindow.services.clinic_view import ClinicView, diary_of, load_clinic, load_patient, lock_clinic
+from safewindow.services.clinic_view import ClinicView, diary_of, load_patient, lock_and_load
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.notifications import record_visit_change
 from safewindow.store import models
@@ -229,9 +229,8 @@ def book(
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         person = load_patient(session, patient_id, lock=True)
-        setup = lock_clinic(session, clinic_id)
+        setup, view = lock_and_load(session, clinic_id, Interval(start - AROUND, start + AROUND))
         kb = setup.knowledge(kb)  # the clinic's own rule adjustments, on every channel
-        view = load_clinic(session, setup, Interval(start - AROUND, start + AROUND))
         offered = view.treatment(treatment, kb)
         practitioner, equipment, problems = _pick(view, offered, start, practitioner_id, person.busy, now)
         advice = advise(
@@ -334,9 +333,9 @@ def reschedule(
         session = uow.session
         visit = _booked_visit(session, visit_id)
         person = load_patient(session, visit.patient_id, ignore_visit=visit.id, lock=True)
-        setup = lock_clinic(session, visit.clinic_id)
+        window = Interval(start - AROUND, start + AROUND)
+        setup, view = lock_and_load(session, visit.clinic_id, window, ignore_visit=visit.id)
         kb = setup.knowledge(kb)
-        view = load_clinic(session, setup, Interval(start - AROUND, start + AROUND), ignore_visit=visit.id)
         offered = view.treatment(visit.treatment_slug, kb)
         _, equipment, problems = _pick(view, offered, start, visit.practitioner_id, person.busy, now)
         today, day = clinic_day(now, view.zone), clinic_day(start, view.zone)

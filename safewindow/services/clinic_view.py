@@ -18,8 +18,8 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Integer,
-    Row,
     String,
+    and_,
     bindparam,
     cast,
     literal_column,
@@ -111,15 +111,20 @@ _LOCKED_WITH_STAFF = (
 )
 
 
-def lock_clinic(session: Session, clinic_id: int) -> ClinicSetup:
-    """Take the clinic's row and its practitioners' rows for this transaction, before busy times are read, and
-    return the clinic's setup. The database refuses overlapping held stretches (buffers included) whatever
-    happens; the lock makes two bookings at one clinic, or of one practitioner anywhere, take turns, so the
-    second sees the first's visit and takes the next free room rather than being refused, and no booking checks
-    against rules a clinic is changing meanwhile (rule changes take the clinic's row too). Locks are always
-    taken patient, visit, clinic, practitioners (by id), so they cannot deadlock; one statement takes them and
-    reads the configuration version (ids only: the setup holds the rest). SQLite ignores the locks: its write
-    transactions are serialised already."""
+def lock_and_load(
+    session: Session, clinic_id: int, window: Interval, *, ignore_visit: int | None = None
+) -> tuple[ClinicSetup, ClinicView]:
+    """Take the clinic's row and its practitioners' rows for this transaction, then load the clinic as
+    `load_clinic` does, with the setup as it stands once the locks are held. The database refuses overlapping
+    held stretches (buffers included) whatever happens; the locks make two bookings at one clinic, or of one
+    practitioner anywhere, take turns, so the second sees the first's visit and takes the next free room
+    rather than being refused, and no booking checks against a setup being changed meanwhile (the
+    administrator's changes take the same rows). Locks are always taken patient, visit, clinic, practitioners
+    (by id), so they cannot deadlock. SQLite ignores the locks: its write transactions are serialised already.
+
+    The setup's version is read twice: with the locks (cheap, and right unless the lock was waited for) and
+    again with the busy times, a statement that begins once the locks are held and so sees a change that
+    committed while this waited. Should they differ, the setup and the busy times are read again."""
     read_ahead(session, clinic_id)
     rows = session.execute(_LOCKED_WITH_STAFF, {"clinic": clinic_id}).all()
     if not rows:  # nobody works here (an inner join: PostgreSQL locks no row on an outer join's empty side)
@@ -127,9 +132,16 @@ def lock_clinic(session: Session, clinic_id: int) -> ClinicSetup:
     if not rows:
         raise NotFound("clinic", f"no clinic {clinic_id}")
     _, instance, number = rows[0][:3]
-    setup = clinic_setup(session, clinic_id, Version(instance, number))
+    version = Version(instance, number)
+    while True:
+        setup = clinic_setup(session, clinic_id, version)
+        held = session.execute(_HELD_NOW, _held_parameters(setup, window, ignore_visit)).all()
+        now = Version(held[0].instance, held[0].version)
+        if now == version:
+            break
+        version = now  # changed while this waited for the locks
     locked(session, setup)
-    return setup
+    return setup, _view(setup, window, [row[2:] for row in held if row.practitioner_id is not None])
 
 
 def days_window(first: date, last: date, zone: ZoneInfo) -> Interval:
@@ -144,11 +156,16 @@ def load_clinic(
     *,
     ignore_visit: int | None = None,
 ) -> ClinicView:
-    """The clinic (its id, or its setup as `lock_clinic` gave it) as the domain sees it, with busy times within
-    `window` (widen it by the longest buffer): each visit's held stretch, its set-up and clean-up included, so a
-    new visit keeps its own buffers clear of them and theirs clear of itself. `ignore_visit` leaves one visit out
-    of every busy time: the one being moved."""
+    """The clinic (its id, or its setup) as the domain sees it, with busy times within `window` (widen it by
+    the longest buffer): each visit's held stretch, its set-up and clean-up included, so a new visit keeps its
+    own buffers clear of them and theirs clear of itself. `ignore_visit` leaves one visit out of every busy
+    time: the one being moved."""
     setup = clinic if isinstance(clinic, ClinicSetup) else clinic_setup(session, clinic)
+    return _view(setup, window, session.execute(_HELD, _held_parameters(setup, window, ignore_visit)).all())
+
+
+def _view(setup: ClinicSetup, window: Interval, held: Iterable[Sequence[Any]]) -> ClinicView:
+    """The setup with busy times from `held` rows (practitioner, room, device, held from, held until)."""
     zone = setup.zone
     first, last = clinic_day(window.start, zone), clinic_day(window.end, zone)
     kept = {} if setup.open_on_holidays else bc_holidays(range(first.year, last.year + 1))
@@ -157,7 +174,7 @@ def load_clinic(
     by_room: defaultdict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     by_device: defaultdict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     by_practitioner: defaultdict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for practitioner_id, room_id, device_id, start, end in _active_visits(session, window, ignore_visit, setup):
+    for practitioner_id, room_id, device_id, start, end in held:
         by_practitioner[practitioner_id].append((start, end))
         if room_id is not None:
             by_room[room_id].append((start, end))
@@ -187,42 +204,43 @@ def load_clinic(
 
 # Visits are found by when they take place (the indexes' columns), so `window` must reach past any buffer; each
 # gives the stretch it holds its practitioner, room and device for, buffers included.
-_HELD = (
-    select(
-        models.Visit.practitioner_id,
-        models.Visit.room_id,
-        models.Visit.device_id,
-        models.Visit.held_from,
-        models.Visit.held_until,
-    )
-    .where(
-        models.Visit.status.in_(ACTIVE),
-        models.Visit.start_at < bindparam("end"),
-        models.Visit.end_at > bindparam("start"),
-        models.Visit.id != bindparam("ignore"),  # 0 when none: ids start at 1
-    )
-    .where(
-        or_(
-            models.Visit.clinic_id == bindparam("clinic"),
-            models.Visit.practitioner_id.in_(bindparam("staff", expanding=True)),
-        )
-    )
+_HELD_COLUMNS = (
+    models.Visit.practitioner_id,
+    models.Visit.room_id,
+    models.Visit.device_id,
+    models.Visit.held_from,
+    models.Visit.held_until,
+)
+_HELD_WHERE = and_(
+    models.Visit.status.in_(ACTIVE),
+    models.Visit.start_at < bindparam("end"),
+    models.Visit.end_at > bindparam("start"),
+    models.Visit.id != bindparam("ignore"),  # 0 when none: ids start at 1
+    or_(
+        models.Visit.clinic_id == bindparam("clinic"),
+        models.Visit.practitioner_id.in_(bindparam("staff", expanding=True)),
+    ),
+)
+_HELD = select(*_HELD_COLUMNS).where(_HELD_WHERE)
+# The same, each row with the setup's version as it is when the statement begins (one row of NULLs but the
+# version when no visit is held): read after the clinic's locks were granted, it sees a change they waited for.
+_HELD_NOW = (
+    select(ConfigurationVersion.instance, ConfigurationVersion.version, *_HELD_COLUMNS)
+    .select_from(ConfigurationVersion)
+    .outerjoin(models.Visit, _HELD_WHERE)
+    .where(ConfigurationVersion.id == 1)
 )
 
 
-def _active_visits(
-    session: Session, window: Interval, ignore_visit: int | None, setup: ClinicSetup
-) -> Sequence[Row[int, int | None, int | None, datetime, datetime]]:
-    """Visits in the window that hold this clinic's rooms and devices or its practitioners (anywhere): the
-    columns busy times need (the held stretch, buffers included), not whole visits."""
-    held = {
+def _held_parameters(setup: ClinicSetup, window: Interval, ignore_visit: int | None) -> dict[str, Any]:
+    """Visits in the window that hold this clinic's rooms and devices or its practitioners (anywhere)."""
+    return {
         "start": window.start,
         "end": window.end,
         "ignore": ignore_visit or 0,
         "clinic": setup.id,
         "staff": list(setup.staff_ids),
     }
-    return session.execute(_HELD, held).all()
 
 
 def _none(type_: TypeEngine[Any]) -> ColumnElement[Any]:

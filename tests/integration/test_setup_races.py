@@ -1,0 +1,156 @@
+"""A clinic's setup changing while a booking there waits for the clinic's lock, on real PostgreSQL: the
+booking, once the change commits, must be checked against the setup as changed, not the copy it kept.
+
+And the other way round: an administrator's change waiting behind a booking must see the booked visit it
+would strand. SQLite runs one write transaction at a time, so there neither can begin while the other is
+open; the interleavings exist on PostgreSQL only. The transaction held open is written by hand, taking the
+rows the real use case takes first."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from datetime import time as clock
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from safewindow.clock import clinic_zone
+from safewindow.domain.intervals import Interval
+from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.services.admin import add_closure, hold_clinic
+from safewindow.services.booking import Refused, book
+from safewindow.services.clinic_view import lock_and_load
+from safewindow.store import models
+from safewindow.store.unit_of_work import UnitOfWork
+from tests.integration.conftest import NOW, _empty_postgres
+
+ZONE = clinic_zone("America/Vancouver")
+CLINIC = 1  # Fraser Valley Skin Studio, Tue-Sat 09-17; its physician (1) works Tuesdays
+TUESDAY = date(2026, 12, 1)
+WAIT = 20.0  # seconds, at most, for the booking to queue behind the change's lock
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    """PostgreSQL only, emptied: this module's interleavings cannot happen on SQLite."""
+    _empty_postgres(postgres_url)
+    return postgres_url
+
+
+def _in_thread(book_it: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(book_it())
+        except Exception as error:  # the outcome, whatever it is, is the test's to judge
+            outcome.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _wait_until_blocked(engine: Engine) -> None:
+    """Until another connection waits for a row lock (the one behind the open transaction)."""
+    deadline = time.monotonic() + WAIT
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            if waiting:
+                return
+            connection.rollback()
+            time.sleep(0.02)
+    raise AssertionError("nothing waited for the clinic's lock")
+
+
+def test_a_booking_behind_a_closure_sees_the_closure(
+    engine: Engine, sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient()
+    kb = default_knowledge_base()
+    start = datetime.combine(TUESDAY, clock(10), ZONE)
+
+    def book_it() -> object:
+        return book(
+            sessions, kb, patient_id=patient, treatment="botox", clinic_id=CLINIC, start=start, actor="t", now=NOW
+        )
+
+    # The booking's process has this clinic's setup as it was: read ahead by an earlier booking.
+    earlier = book(
+        sessions, kb, patient_id=new_patient(), treatment="botox", clinic_id=CLINIC, start=start, actor="t", now=NOW
+    )
+    with UnitOfWork(sessions, write=True) as uow:  # free the time again: only the closure is in the way
+        visit = uow.session.get_one(models.Visit, earlier.visit.id)
+        visit.status = models.VisitStatus.CANCELLED
+        uow.commit()
+
+    with UnitOfWork(sessions, write=True) as uow:
+        hold_clinic(uow.session, CLINIC)
+        uow.session.add(models.ClinicClosure(clinic_id=CLINIC, first_day=TUESDAY, last_day=TUESDAY, reason="Flood"))
+        uow.session.flush()
+        thread, outcome = _in_thread(book_it)
+        try:
+            _wait_until_blocked(engine)
+        finally:
+            uow.commit()
+    thread.join(WAIT)
+
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], Refused), f"booked on a day the clinic closed: {outcome[0]!r}"
+    assert [p.code for p in outcome[0].problems] == ["clinic-closed-day"]
+    with UnitOfWork(sessions) as uow:
+        active = select(models.Visit.id).where(models.Visit.patient_id == patient)
+        assert uow.session.scalars(active).all() == []
+
+
+def test_a_closure_behind_a_booking_sees_the_visit(
+    engine: Engine, sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient()
+    start = datetime.combine(TUESDAY, clock(10), ZONE)
+
+    def close_it() -> object:
+        return add_closure(
+            sessions, clinic_id=CLINIC, first_day=TUESDAY, last_day=TUESDAY, reason="Flood", actor="t", now=NOW
+        )
+
+    with UnitOfWork(sessions, write=True) as uow:  # a booking between its locks and its commit
+        lock_and_load(uow.session, CLINIC, Interval(start - timedelta(days=1), start + timedelta(days=1)))
+        uow.session.add(
+            models.Visit(
+                patient_id=patient,
+                clinic_id=CLINIC,
+                treatment_slug="botox",
+                practitioner_id=1,
+                start_at=start,
+                end_at=start + timedelta(minutes=30),
+                held_from=start,
+                held_until=start + timedelta(minutes=30),
+                status=models.VisitStatus.BOOKED,
+                created_by="t",
+            )
+        )
+        uow.session.flush()
+        thread, outcome = _in_thread(close_it)
+        try:
+            _wait_until_blocked(engine)
+        finally:
+            uow.commit()
+    thread.join(WAIT)
+
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], Refused), f"closed over a booked visit: {outcome[0]!r}"
+    assert [p.code for p in outcome[0].problems] == ["visit-in-closure"]
+    with UnitOfWork(sessions) as uow:
+        closures = select(models.ClinicClosure.id).where(models.ClinicClosure.first_day == TUESDAY)
+        assert uow.session.scalars(closures).all() == []
