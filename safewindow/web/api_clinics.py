@@ -2,10 +2,13 @@
 knowledge base with the clinic's adjustments) and bookable slots. The clinic's administrator, for their own
 clinic only (another clinic is 403): opening hours, closures, who works there and when, rule adjustments.
 
+A practitioner's time off (at every clinic where they work, since it is theirs) is read by the clinic's staff
+only, since its reason is staff-only, and changed by the clinic's administrator.
+
 Slots are rule-aware for a patient (`patient=`) only when the caller may see that patient: staff any, a patient
 themselves (another patient is 404, as everywhere); without signing in, `patient` is 401 and slots come without
-it. A change that would strand a booked visit (new hours, a closure, a practitioner leaving) is 409 listing the
-visits, in the shape of booking refusals."""
+it. A change that would strand a booked visit (new hours, a closure, time off, a practitioner leaving) is 409
+listing the visits, in the shape of booking refusals."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
+from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.rules import Kind
 from safewindow.services.accounts import User
 from safewindow.services.admin import (
@@ -41,6 +45,7 @@ from safewindow.services.clinic_view import get_clinic
 from safewindow.services.errors import InputError
 from safewindow.services.records import clinic_row, clinic_rows, practitioner_rows
 from safewindow.services.slots import find_slots_for
+from safewindow.services.time_off import add_local_time_off, clinic_of, remove_time_off, upcoming_time_off
 from safewindow.store import models
 from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork
@@ -122,6 +127,24 @@ class ClosureIn(Shape):
     reason: Annotated[str, text(200, 1)]
 
 
+class TimeOffRow(Shape):
+    id: int
+    start: str = Field(description="The clinic's local time, with its UTC offset.")
+    end: str = Field(description="Exclusive: the first moment they are back.")
+    reason: str = Field(description="Staff only.")
+
+
+class TimeOffIn(Shape):
+    """Whole days unless times are given: from `start_time` on the first day (else its midnight) until
+    `end_time` on the last day (else the midnight after it)."""
+
+    first_day: Annotated[str, text(10, 1), Field(description="YYYY-MM-DD, the clinic's calendar day.")]
+    last_day: Annotated[str, text(10, 1), Field(description="YYYY-MM-DD, inclusive.")]
+    start_time: Clock | None = None
+    end_time: Clock | None = None
+    reason: Annotated[str, text(200)] = ""
+
+
 SpanOrNumber = Annotated[str, text(32, 1)] | Annotated[int, Field(ge=0, le=100_000)]
 
 
@@ -153,8 +176,21 @@ def _own(user: User, clinic_id: int) -> None:
         )
 
 
+def _staff_of(user: User, clinic_id: int) -> None:
+    """A staff member with a home clinic works with that clinic only (and without one, with every clinic, as the
+    staff pages have it)."""
+    if user.clinic_id is not None and user.clinic_id != clinic_id:
+        raise HTTPException(
+            403, detail=[{"field": "clinic", "problem": f"you work at clinic {user.clinic_id}, not {clinic_id}"}]
+        )
+
+
 def _shifts(rows: list[ShiftRow]) -> list[Shift]:
     return [Shift(r.weekday, time.fromisoformat(r.start), time.fromisoformat(r.end)) for r in rows]
+
+
+def _clock(text: str | None) -> time | None:
+    return None if text is None else time.fromisoformat(text)
 
 
 def _shift_rows(shifts: list[Shift]) -> list[dict[str, object]]:
@@ -167,6 +203,16 @@ def _closure_row(closure: models.ClinicClosure) -> dict[str, Any]:
         "first_day": closure.first_day.isoformat(),
         "last_day": closure.last_day.isoformat(),
         "reason": closure.reason,
+    }
+
+
+def _time_off_row(entry: models.TimeOff, zone_name: str) -> dict[str, Any]:
+    zone = clinic_zone(zone_name)
+    return {
+        "id": entry.id,
+        "start": entry.start_at.astimezone(zone).isoformat(),
+        "end": entry.end_at.astimezone(zone).isoformat(),
+        "reason": entry.reason,
     }
 
 
@@ -361,6 +407,72 @@ def delete_practitioner(request: Request, clinic_id: Id, practitioner_id: Id, us
             leave_clinic(store(request), clinic_id=clinic_id, practitioner_id=practitioner_id, actor=user.actor)
     except Refused as refused:
         return _refused(refused)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/clinics/{clinic_id}/practitioners/{practitioner_id}/time-off",
+    response_model=list[TimeOffRow],
+    responses={**ALLOWED, **NOT_FOUND},
+    summary="A practitioner's time off that has not ended, at every clinic where they work (the clinic's staff)",
+)
+def get_time_off(request: Request, clinic_id: Id, practitioner_id: Id, user: StaffDep) -> JSONResponse:
+    # StaffDep (front desk, practitioners, the administrator) and only of this clinic: the reasons are for the
+    # staff, and may be health information, so neither the public nor patients read them, unlike the
+    # clinic's closures, whose reasons patients are shown.
+    _staff_of(user, clinic_id)
+    with UnitOfWork(store(request)) as uow, found_by_path():
+        clinic = clinic_of(uow.session, clinic_id, practitioner_id)
+        entries = upcoming_time_off(uow.session, practitioner_id, now=now_utc())
+        return JSONResponse([_time_off_row(e, clinic.time_zone) for e in entries])
+
+
+@router.post(
+    "/clinics/{clinic_id}/practitioners/{practitioner_id}/time-off",
+    status_code=201,
+    response_model=TimeOffRow,
+    responses={**WITH_BODY, **ALLOWED, **NOT_FOUND, **REFUSED},
+    summary="Give a practitioner time off, at every clinic where they work (the clinic's administrator)",
+)
+def post_time_off(request: Request, clinic_id: Id, practitioner_id: Id, body: TimeOffIn, user: Admin) -> Response:
+    _own(user, clinic_id)
+    first_day, last_day = parse_day(body.first_day, "first_day"), parse_day(body.last_day, "last_day")
+    with UnitOfWork(store(request)) as uow, found_by_path():
+        zone_name = get_clinic(uow.session, clinic_id).time_zone
+    try:
+        with found_by_path():
+            entry = add_local_time_off(
+                store(request),
+                clinic_id=clinic_id,
+                practitioner_id=practitioner_id,
+                first_day=first_day,
+                last_day=last_day,
+                start_time=_clock(body.start_time),
+                end_time=_clock(body.end_time),
+                reason=body.reason,
+                actor=user.actor,
+            )
+    except Refused as refused:
+        return _refused(refused)
+    return JSONResponse(_time_off_row(entry, zone_name), status_code=201)
+
+
+@router.delete(
+    "/clinics/{clinic_id}/practitioners/{practitioner_id}/time-off/{time_off_id}",
+    status_code=204,
+    responses={**ALLOWED, **NOT_FOUND},
+    summary="Remove a practitioner's time off (the clinic's administrator)",
+)
+def delete_time_off(request: Request, clinic_id: Id, practitioner_id: Id, time_off_id: Id, user: Admin) -> Response:
+    _own(user, clinic_id)
+    with found_by_path():
+        remove_time_off(
+            store(request),
+            clinic_id=clinic_id,
+            practitioner_id=practitioner_id,
+            time_off_id=time_off_id,
+            actor=user.actor,
+        )
     return Response(status_code=204)
 
 

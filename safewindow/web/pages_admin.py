@@ -1,14 +1,16 @@
 """The clinic administrator's pages: the audit log (overrides of timing rules with their written reasons, and
 every change), and the clinic's settings: opening hours, closures, and who works there (activate a
-practitioner at the clinic with their weekly hours, or deactivate them there).
+practitioner at the clinic with their weekly hours, or deactivate them there) and when they are off (the
+chosen practitioner's time off, at every clinic where they work).
 
-The settings go through services/admin.py, which audits each change and refuses one that would strand a
-booked visit, listing every such visit; the page shows that list and changes nothing."""
+The settings go through services/admin.py and services/time_off.py, which audit each change and refuse one
+that would strand a booked visit, listing every such visit; the page shows that list and changes nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import time
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,12 +18,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 from starlette.concurrency import run_in_threadpool
 
-from safewindow.clock import clinic_zone
-from safewindow.services import admin
+from safewindow.clock import clinic_zone, now_utc
+from safewindow.services import admin, time_off
 from safewindow.services.accounts import User
 from safewindow.services.advice import parse_day
 from safewindow.services.booking import Problem, Refused
 from safewindow.services.errors import InputError
+from safewindow.services.errors import NotFound as Unknown
 from safewindow.store import models
 from safewindow.store.account_models import Account
 from safewindow.store.unit_of_work import UnitOfWork
@@ -30,6 +33,7 @@ from safewindow.web.dependencies import knowledge_base
 from safewindow.web.errors import NotFound
 from safewindow.web.pages_account import AdminUser, Fields, RecordId, optional_int, read_form, render, summary_of
 from safewindow.web.pages_staff import staff_clinics
+from safewindow.web.templating import short_date
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -155,13 +159,15 @@ def _clinic_page(
     status: int = 200,
 ) -> Response:
     errors = errors or {}
+    practitioner_id = optional_int(chosen, "practitioner") if chosen.isdigit() else None
     with UnitOfWork(store(request)) as uow:
         clinic = _clinic(uow.session, user)
         here, elsewhere = _staff(uow.session, clinic.id)
         hours = admin.opening_hours(uow.session, clinic.id)
         closures = admin.closures(uow.session, clinic.id)
-    practitioner_id = optional_int(chosen, "practitioner") if chosen.isdigit() else None
-    editing = next(((p, s) for p, s in here if p.id == practitioner_id), None)
+        editing = next(((p, s) for p, s in here if p.id == practitioner_id), None)
+        days_off = time_off.upcoming_time_off(uow.session, editing[0].id, now=now_utc()) if editing else []
+    zone = clinic_zone(clinic.time_zone)
     context = {
         "page": "clinic-admin",
         "clinic": clinic,
@@ -172,6 +178,8 @@ def _clinic_page(
         "elsewhere": elsewhere,
         "chosen": practitioner_id,
         "working": _by_weekday(editing[1]) if editing else {},
+        "editing": editing[0] if editing else None,
+        "time_off": [(entry, *_shown_span(entry.start_at, entry.end_at, zone)) for entry in days_off],
         "errors": errors,
         "summary": summary_of(errors, LABELS),
         "problems": problems,
@@ -190,6 +198,12 @@ LABELS = {
     "practitioner": "Practitioner",
     "staff_hours": "Working hours",
     "closure": "Closure",
+    "off_first_day": "First day off",
+    "off_last_day": "Last day off",
+    "off_start_time": "Off from",
+    "off_end_time": "Back at",
+    "off_reason": "Reason for the time off",
+    "time_off": "Time off",
 }
 NOTICES = {
     "hours": "The opening hours are saved.",
@@ -197,7 +211,27 @@ NOTICES = {
     "closure-removed": "The closure is removed.",
     "staff": "The working hours are saved.",
     "left": "The practitioner no longer works at this clinic.",
+    "time-off": "The time off is added.",
+    "time-off-removed": "The time off is removed.",
 }
+# The time-off form's fields, by the service's names for them: the closure form has a first and last day too.
+OFF_FIELDS = {
+    "first_day": "off_first_day",
+    "last_day": "off_last_day",
+    "start_time": "off_start_time",
+    "end_time": "off_end_time",
+    "reason": "off_reason",
+}
+
+
+def _shown_span(start: datetime, end: datetime, zone: ZoneInfo) -> tuple[datetime, str, str]:
+    """(local start, from, to) as a reader says them: a date alone is a whole day, so an end at midnight shows
+    as the last day off."""
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    first = short_date(start.date()) + ("" if start.time() == time(0) else f" {start:%H:%M}")
+    if end.time() == time(0):
+        return start, first, short_date(end.date() - timedelta(days=1))
+    return start, first, f"{short_date(end.date())} {end:%H:%M}"
 
 
 def _by_weekday(shifts: list[admin.Shift]) -> dict[int, list[admin.Shift]]:
@@ -354,3 +388,72 @@ def _leave_clinic(request: Request, user: User, practitioner_id: int) -> Respons
     except InputError as error:
         raise NotFound("practitioner", error.problem) from None
     return RedirectResponse("/admin/clinic?done=left#staff", 303)
+
+
+@router.post("/admin/clinic/staff/{practitioner_id}/time-off")
+async def time_off_sent(request: Request, user: AdminUser, practitioner_id: RecordId) -> Response:
+    fields = await read_form(request)
+    check_csrf(request, user, fields.csrf)
+    values = {name: fields.text(name, 200) for name in OFF_FIELDS.values()}
+    return await run_in_threadpool(_add_time_off, request, user, practitioner_id, values)
+
+
+def _add_time_off(request: Request, user: User, practitioner_id: int, values: dict[str, str]) -> Response:
+    errors: dict[str, str] = {}
+    days, times = {}, {}
+    for key in ("first_day", "last_day"):
+        try:
+            days[key] = parse_day(values[OFF_FIELDS[key]], OFF_FIELDS[key])
+        except InputError as error:
+            errors[error.field] = "give the date" if not values[OFF_FIELDS[key]] else error.problem
+    for key in ("start_time", "end_time"):
+        try:
+            times[key] = _hhmm(values[OFF_FIELDS[key]], OFF_FIELDS[key]) if values[OFF_FIELDS[key]] else None
+        except InputError as error:
+            errors[error.field] = error.problem
+    chosen = str(practitioner_id)
+    if not errors:
+        try:
+            time_off.add_local_time_off(
+                store(request),
+                clinic_id=_clinic_id(request, user),
+                practitioner_id=practitioner_id,
+                first_day=days["first_day"],
+                last_day=days["last_day"],
+                start_time=times["start_time"],
+                end_time=times["end_time"],
+                reason=values["off_reason"],
+                actor=user.actor,
+            )
+        except Refused as refused:
+            return _refused(request, user, refused, "The time off was not added", chosen)
+        except Unknown as error:
+            raise NotFound(error.field, error.problem) from None
+        except InputError as error:
+            errors[OFF_FIELDS.get(error.field, "time_off")] = error.problem
+    if errors:
+        return _clinic_page(request, user, chosen=chosen, errors=errors, values=values, status=400)
+    return RedirectResponse(f"/admin/clinic?done=time-off&practitioner={practitioner_id}#time-off", 303)
+
+
+@router.post("/admin/clinic/staff/{practitioner_id}/time-off/{time_off_id}/remove")
+async def time_off_removed(
+    request: Request, user: AdminUser, practitioner_id: RecordId, time_off_id: RecordId
+) -> Response:
+    check_csrf(request, user, (await read_form(request)).csrf)
+    return await run_in_threadpool(_remove_time_off, request, user, practitioner_id, time_off_id)
+
+
+def _remove_time_off(request: Request, user: User, practitioner_id: int, time_off_id: int) -> Response:
+    clinic_id = _clinic_id(request, user)
+    try:
+        time_off.remove_time_off(
+            store(request),
+            clinic_id=clinic_id,
+            practitioner_id=practitioner_id,
+            time_off_id=time_off_id,
+            actor=user.actor,
+        )
+    except InputError as error:
+        raise NotFound(error.field, error.problem) from None
+    return RedirectResponse(f"/admin/clinic?done=time-off-removed&practitioner={practitioner_id}#time-off", 303)

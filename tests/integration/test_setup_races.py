@@ -2,9 +2,10 @@
 booking, once the change commits, must be checked against the setup as changed, not the copy it kept.
 
 And the other way round: an administrator's change waiting behind a booking must see the booked visit it
-would strand. SQLite runs one write transaction at a time, so there neither can begin while the other is
-open; the interleavings exist on PostgreSQL only. The transaction held open is written by hand, taking the
-rows the real use case takes first."""
+would strand. The same for a practitioner's time off, whose lock is the practitioner's row (a booking at any
+clinic where they work takes it). SQLite runs one write transaction at a time, so there neither can begin
+while the other is open; the interleavings exist on PostgreSQL only. The transaction held open is written by
+hand, taking the rows the real use case takes first."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from safewindow.clock import clinic_zone
 from safewindow.domain.intervals import Interval
 from safewindow.knowledge.loader import default_knowledge_base
-from safewindow.services.admin import add_closure, hold_clinic
+from safewindow.services.admin import add_closure, hold_clinic, hold_practitioner
 from safewindow.services.booking import Refused, book
 from safewindow.services.clinic_view import lock_and_load
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 from tests.integration.conftest import NOW, _empty_postgres
+from tests.integration.test_time_off import BRAR, MILL_LAKE, botox, give, time_off_of, whole_days
+from tests.integration.test_time_off import local as local_at
 
 ZONE = clinic_zone("America/Vancouver")
 CLINIC = 1  # Fraser Valley Skin Studio, Tue-Sat 09-17; its physician (1) works Tuesdays
@@ -154,3 +157,67 @@ def test_a_closure_behind_a_booking_sees_the_visit(
     with UnitOfWork(sessions) as uow:
         closures = select(models.ClinicClosure.id).where(models.ClinicClosure.first_day == TUESDAY)
         assert uow.session.scalars(closures).all() == []
+
+
+def test_time_off_behind_a_booking_at_another_clinic_sees_the_visit(
+    engine: Engine, sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient()
+    start = local_at(date(2026, 12, 2))  # a Wednesday: Dr. Brar at Mill Lake
+
+    def time_off() -> object:
+        return give(sessions, date(2026, 12, 2), date(2026, 12, 2))
+
+    with UnitOfWork(sessions, write=True) as uow:  # a booking at Mill Lake between its locks and its commit
+        hold_clinic(uow.session, MILL_LAKE)
+        hold_practitioner(uow.session, BRAR)
+        visit = models.Visit(
+            patient_id=patient,
+            clinic_id=MILL_LAKE,
+            treatment_slug="botox",
+            practitioner_id=BRAR,
+            start_at=start,
+            end_at=start + timedelta(minutes=30),
+            held_from=start,
+            held_until=start + timedelta(minutes=30),
+            created_by="t",
+        )
+        uow.session.add(visit)
+        uow.session.flush()
+        thread, outcome = _in_thread(time_off)
+        try:
+            _wait_until_blocked(engine)
+        finally:
+            uow.commit()
+    thread.join(WAIT)
+
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], Refused), f"time off over a booked visit: {outcome[0]!r}"
+    assert [p.message.split(" at ")[0] for p in outcome[0].problems] == [f"Visit {visit.id}"]
+    assert time_off_of(sessions, BRAR) == []
+
+
+def test_a_booking_behind_time_off_sees_it(
+    engine: Engine, sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    kb = default_knowledge_base()
+    patient = new_patient()
+    # The booking's process has Mill Lake's setup already, as it was before the time off.
+    earlier = botox(sessions, kb, new_patient(), MILL_LAKE, date(2026, 12, 9))
+    assert earlier.visit.id
+
+    with UnitOfWork(sessions, write=True) as uow:  # a change of time off between its lock and its commit
+        hold_practitioner(uow.session, BRAR)
+        start, end = whole_days(date(2026, 12, 2), date(2026, 12, 2))
+        uow.session.add(models.TimeOff(practitioner_id=BRAR, start_at=start, end_at=end, reason="Sick"))
+        uow.session.flush()
+        thread, outcome = _in_thread(lambda: botox(sessions, kb, patient, MILL_LAKE, date(2026, 12, 2)))
+        try:
+            _wait_until_blocked(engine)
+        finally:
+            uow.commit()
+    thread.join(WAIT)
+
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], Refused), f"booked during the time off: {outcome[0]!r}"
+    assert [p.code for p in outcome[0].problems] == ["practitioner-off"]

@@ -1,11 +1,12 @@
 """Clinics over HTTP: the CLI's rows, public slots (rule-aware only for a patient the caller may see), and the
-clinic administrator's hours, closures and staff, for their own clinic only, never stranding a booked visit."""
+clinic administrator's hours, closures, staff and their time off, for their own clinic only, never stranding a
+booked visit."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -222,3 +223,111 @@ def test_settings_changes_are_audited_with_before_and_after(demo: Demo) -> None:
     assert entry["action"] == "clinic.hours-changed" and entry["entity_id"] == str(CLINIC)
     assert entry["detail"]["before"] == entry["detail"]["after"] == hours
     assert entry["actor"].startswith("clinic-admin:")
+
+
+HANNAH = 6  # Hannah Dyck works at Mill Lake Medispa (clinic 3) only
+
+
+def time_off_path(practitioner: int = PHYSICIAN, clinic: int = CLINIC) -> str:
+    return f"/api/v1/clinics/{clinic}/practitioners/{practitioner}/time-off"
+
+
+def test_time_off_is_added_listed_and_removed_and_closes_the_practitioner_s_slots(demo: Demo) -> None:
+    day = demo.free_slot("botox", practitioner=PHYSICIAN, first=TODAY + timedelta(days=30))[:10]
+    body = {"first_day": day, "last_day": day, "reason": "Course"}
+    added = demo.ok("POST", time_off_path(), "clinic admin", status=201, json=body)
+    next_day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    assert added == {
+        "id": added["id"],
+        "start": f"{day}T00:00:00-07:00",
+        "end": f"{next_day}T00:00:00-07:00",
+        "reason": "Course",
+    }
+    for who in ("front desk", "practitioner", "aesthetician", "clinic admin"):
+        assert added in demo.ok("GET", time_off_path(), who)
+    params = {"treatment": "botox", "practitioner": PHYSICIAN, "from": day, "days": 1}
+    assert demo.ok("GET", f"/api/v1/clinics/{CLINIC}/slots", params=params) == []
+
+    again = demo.call(
+        "POST", time_off_path(), "clinic admin", json={**body, "start_time": "12:00", "end_time": "13:00"}
+    )
+    assert (again.status_code, again.json()["detail"][0]["field"]) == (422, "first_day")
+    assert f"{day} 00:00 to {next_day} 00:00" in again.json()["detail"][0]["problem"]
+
+    assert demo.call("DELETE", f"{time_off_path()}/{added['id']}", "clinic admin").status_code == 204
+    assert demo.call("DELETE", f"{time_off_path()}/{added['id']}", "clinic admin").status_code == 404
+    assert added not in demo.ok("GET", time_off_path(), "front desk")
+    assert demo.ok("GET", f"/api/v1/clinics/{CLINIC}/slots", params=params) != []
+
+    [entry] = demo.ok("GET", "/api/v1/audit", "clinic admin", params={"entity": "practitioner", "limit": 1})
+    assert entry["action"] == "practitioner.time-off-removed" and entry["entity_id"] == str(PHYSICIAN)
+    assert entry["detail"] == {
+        "clinic_id": CLINIC,
+        "time_off": added["id"],
+        "start": datetime.fromisoformat(added["start"]).astimezone(UTC).isoformat(),
+        "end": datetime.fromisoformat(added["end"]).astimezone(UTC).isoformat(),
+    }
+
+
+def test_part_of_a_day_off_keeps_its_local_times(demo: Demo) -> None:
+    body = {"first_day": "2027-02-02", "last_day": "2027-02-04", "start_time": "13:30", "end_time": "10:00"}
+    added = demo.ok("POST", time_off_path(), "clinic admin", status=201, json=body)
+    assert (added["start"], added["end"], added["reason"]) == (
+        "2027-02-02T13:30:00-07:00",
+        "2027-02-04T10:00:00-07:00",
+        "",
+    )
+    assert demo.call("DELETE", f"{time_off_path()}/{added['id']}", "clinic admin").status_code == 204
+
+
+def test_time_off_over_a_booked_visit_is_refused(demo: Demo) -> None:
+    visit = demo.book(demo.new_patient(), practitioner=PHYSICIAN)
+    day = demo.ok("GET", f"/api/v1/visits/{visit}", "front desk")["start"][:10]
+    before = demo.ok("GET", time_off_path(), "front desk")
+    response = demo.call("POST", time_off_path(), "clinic admin", json={"first_day": day, "last_day": day})
+    assert response.status_code == 409
+    [problem] = response.json()["detail"]
+    assert problem["field"] == "visit-in-time-off" and f"Visit {visit} " in problem["problem"]
+    assert demo.ok("GET", time_off_path(), "front desk") == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"first_day": "2030-01-05", "last_day": "2030-01-04"}, "last_day"),
+        ({"first_day": "2020-01-01", "last_day": "2020-01-02"}, "last_day"),
+        ({"first_day": "2030-01-01", "last_day": "2031-06-01"}, "last_day"),
+        ({"first_day": "2030-02-30", "last_day": "2030-03-01"}, "first_day"),
+        ({"first_day": "2030-01-01", "last_day": "2030-01-01", "start_time": "25:00"}, "start_time"),
+        ({"first_day": "2030-01-01", "last_day": "2030-01-01", "start_time": "12:00", "end_time": "11:00"}, "end_time"),
+        ({"first_day": "2030-01-01", "last_day": "2030-01-01", "reason": "x" * 201}, "reason"),
+        ({"last_day": "2030-01-01"}, "first_day"),
+    ],
+)
+def test_bad_time_off_is_422(demo: Demo, body: dict[str, str], field: str) -> None:
+    response = demo.call("POST", time_off_path(), "clinic admin", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["field"] == field
+
+
+def test_time_off_is_for_the_staff_of_the_clinic_where_they_work(demo: Demo) -> None:
+    assert demo.call("GET", time_off_path()).status_code == 401
+    assert demo.call("GET", time_off_path(), "patient").status_code == 403
+    # Dr. Wiebe's conference is Sumas Mountain's (clinic 2) to read, not Fraser Valley's staff's.
+    wiebe = demo.call("GET", time_off_path(2, clinic=2), "front desk")
+    assert wiebe.status_code == 403 and wiebe.json()["detail"][0]["field"] == "clinic"
+    body = {"first_day": "2030-01-02", "last_day": "2030-01-03"}
+    assert demo.call("POST", time_off_path(2, clinic=2), "clinic admin", json=body).status_code == 403
+    assert demo.call("DELETE", f"{time_off_path(2, clinic=2)}/1", "clinic admin").status_code == 403
+    for method, sent in (("GET", None), ("POST", body), ("DELETE", None)):
+        path = time_off_path(HANNAH) + ("/1" if method == "DELETE" else "")
+        response = demo.call(method, path, "clinic admin", json=sent)
+        assert response.status_code == 404, method
+        assert response.json()["detail"][0] == {
+            "field": "practitioner",
+            "problem": "practitioner 6 does not work at clinic 1",
+        }
+    # Erin Friesen's vacation is hers: not Dr. Brar's to remove.
+    [vacation] = demo.ok("GET", time_off_path(4), "front desk")
+    assert vacation["reason"] == "Vacation"
+    assert demo.call("DELETE", f"{time_off_path()}/{vacation['id']}", "clinic admin").status_code == 404

@@ -1,7 +1,7 @@
 """Who may call what: every role on every endpoint of /api/v1, with the status each must get, written out below.
 
 Each call is set up so that it would succeed for a role allowed to make it (a fresh visit to cancel, a fresh
-closure to remove, a free time to book), so the status says what the role may do and nothing else. "The
+closure or time off to remove, a free time to book), so the status says what the role may do and nothing else. "The
 patient" is Simran Gill and every patient-bound call is about her; "other patient" is another patient's
 account asking about her, which answers 404 as if she did not exist. The table must name every operation in
 the OpenAPI document: a new endpoint without its row fails here."""
@@ -19,54 +19,59 @@ from sqlalchemy import update
 
 from safewindow.services.admin import add_closure
 from safewindow.services.demo_accounts import DEMO_PASSWORD
+from safewindow.services.time_off import add_local_time_off
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 from tests.web.test_api_demo import CLINIC, EMAILS, PHYSICIAN, ROLES, SIMRAN, TODAY, Demo, open_demo
 
 # fmt: off
 MATRIX = """
-method endpoint (under /api/v1)                                 anon  pat other desk prac aest admin
-GET    /advice                                                     200  200  200  200  200  200  200
-GET    /treatments                                                 200  200  200  200  200  200  200
-GET    /factors                                                    200  200  200  200  200  200  200
-GET    /rules                                                      200  200  200  200  200  200  200
-GET    /articles                                                   200  200  200  200  200  200  200
-GET    /articles/{slug}                                            200  200  200  200  200  200  200
-GET    /ping                                                       200  200  200  200  200  200  200
-POST   /sessions                                                   201  201  201  201  201  201  201
-DELETE /sessions                                                   401  204  204  204  204  204  204
-GET    /me                                                         401  200  200  200  200  200  200
-GET    /clinics                                                    200  200  200  200  200  200  200
-GET    /clinics/{clinic_id}                                        200  200  200  200  200  200  200
-GET    /clinics/{clinic_id}/practitioners                          200  200  200  200  200  200  200
-GET    /clinics/{clinic_id}/slots                                  200  200  200  200  200  200  200
-GET    /clinics/{clinic_id}/slots?patient=                         401  200  404  200  200  200  200
-GET    /clinics/{clinic_id}/hours                                  200  200  200  200  200  200  200
-PUT    /clinics/{clinic_id}/hours                                  401  403  403  403  403  403  200
-PUT    /clinics/{clinic_id}/hours(another-clinic)                  401  403  403  403  403  403  403
-GET    /clinics/{clinic_id}/closures                               200  200  200  200  200  200  200
-POST   /clinics/{clinic_id}/closures                               401  403  403  403  403  403  201
-DELETE /clinics/{clinic_id}/closures/{closure_id}                  401  403  403  403  403  403  204
-GET    /clinics/{clinic_id}/practitioners/{practitioner_id}/hours  401  403  403  200  200  200  200
-PUT    /clinics/{clinic_id}/practitioners/{practitioner_id}/hours  401  403  403  403  403  403  200
-DELETE /clinics/{clinic_id}/practitioners/{practitioner_id}        401  403  403  403  403  403  204
-GET    /clinics/{clinic_id}/rules                                  200  200  200  200  200  200  200
-PATCH  /clinics/{clinic_id}/rules/{rule_id}                        401  403  403  403  403  403  200
-GET    /clinics/{clinic_id}/rule-adjustments                       401  403  403  403  403  403  200
-GET    /patients                                                   401  403  403  200  200  200  200
-POST   /patients                                                   401  403  403  201  201  201  201
-GET    /patients/{patient_id}                                      401  200  404  200  200  200  200
-GET    /patients/{patient_id}/factors                              401  200  404  403  200  200  403
-POST   /patients/{patient_id}/factors                              401  201  404  403  201  201  403
-GET    /patients/{patient_id}/visits                               401  200  404  200  200  200  200
-POST   /visits                                                     401  201  404  201  201  201  201
-POST   /visits(override_reason)                                    401  403  403  403  201  409  403
-GET    /visits/{visit_id}                                          401  200  404  200  200  200  200
-POST   /visits/{visit_id}/reschedule                               401  200  404  200  200  200  200
-POST   /visits/{visit_id}/cancel                                   401  200  404  200  200  200  200
-GET    /visits/{visit_id}/overrides                                401  403  403  403  200  200  200
-GET    /overrides                                                  401  403  403  403  200  200  200
-GET    /audit                                                      401  403  403  403  403  403  200
+method endpoint (under /api/v1)                                                     anon  pat other desk prac aest admin
+GET    /advice                                                                         200  200  200  200  200  200  200
+GET    /treatments                                                                     200  200  200  200  200  200  200
+GET    /factors                                                                        200  200  200  200  200  200  200
+GET    /rules                                                                          200  200  200  200  200  200  200
+GET    /articles                                                                       200  200  200  200  200  200  200
+GET    /articles/{slug}                                                                200  200  200  200  200  200  200
+GET    /ping                                                                           200  200  200  200  200  200  200
+POST   /sessions                                                                       201  201  201  201  201  201  201
+DELETE /sessions                                                                       401  204  204  204  204  204  204
+GET    /me                                                                             401  200  200  200  200  200  200
+GET    /clinics                                                                        200  200  200  200  200  200  200
+GET    /clinics/{clinic_id}                                                            200  200  200  200  200  200  200
+GET    /clinics/{clinic_id}/practitioners                                              200  200  200  200  200  200  200
+GET    /clinics/{clinic_id}/slots                                                      200  200  200  200  200  200  200
+GET    /clinics/{clinic_id}/slots?patient=                                             401  200  404  200  200  200  200
+GET    /clinics/{clinic_id}/hours                                                      200  200  200  200  200  200  200
+PUT    /clinics/{clinic_id}/hours                                                      401  403  403  403  403  403  200
+PUT    /clinics/{clinic_id}/hours(another-clinic)                                      401  403  403  403  403  403  403
+GET    /clinics/{clinic_id}/closures                                                   200  200  200  200  200  200  200
+POST   /clinics/{clinic_id}/closures                                                   401  403  403  403  403  403  201
+DELETE /clinics/{clinic_id}/closures/{closure_id}                                      401  403  403  403  403  403  204
+GET    /clinics/{clinic_id}/practitioners/{practitioner_id}/hours                      401  403  403  200  200  200  200
+PUT    /clinics/{clinic_id}/practitioners/{practitioner_id}/hours                      401  403  403  403  403  403  200
+DELETE /clinics/{clinic_id}/practitioners/{practitioner_id}                            401  403  403  403  403  403  204
+GET    /clinics/{clinic_id}/practitioners/{practitioner_id}/time-off                   401  403  403  200  200  200  200
+GET    /clinics/{clinic_id}/practitioners/{practitioner_id}/time-off(another-clinic)   401  403  403  403  403  403  403
+POST   /clinics/{clinic_id}/practitioners/{practitioner_id}/time-off                   401  403  403  403  403  403  201
+DELETE /clinics/{clinic_id}/practitioners/{practitioner_id}/time-off/{time_off_id}     401  403  403  403  403  403  204
+GET    /clinics/{clinic_id}/rules                                                      200  200  200  200  200  200  200
+PATCH  /clinics/{clinic_id}/rules/{rule_id}                                            401  403  403  403  403  403  200
+GET    /clinics/{clinic_id}/rule-adjustments                                           401  403  403  403  403  403  200
+GET    /patients                                                                       401  403  403  200  200  200  200
+POST   /patients                                                                       401  403  403  201  201  201  201
+GET    /patients/{patient_id}                                                          401  200  404  200  200  200  200
+GET    /patients/{patient_id}/factors                                                  401  200  404  403  200  200  403
+POST   /patients/{patient_id}/factors                                                  401  201  404  403  201  201  403
+GET    /patients/{patient_id}/visits                                                   401  200  404  200  200  200  200
+POST   /visits                                                                         401  201  404  201  201  201  201
+POST   /visits(override_reason)                                                        401  403  403  403  201  409  403
+GET    /visits/{visit_id}                                                              401  200  404  200  200  200  200
+POST   /visits/{visit_id}/reschedule                                                   401  200  404  200  200  200  200
+POST   /visits/{visit_id}/cancel                                                       401  200  404  200  200  200  200
+GET    /visits/{visit_id}/overrides                                                    401  403  403  403  200  200  200
+GET    /overrides                                                                      401  403  403  403  200  200  200
+GET    /audit                                                                          401  403  403  403  403  403  200
 """
 # fmt: on
 
@@ -130,6 +135,20 @@ def _closure(world: World) -> Call:
     return Call(f"/api/v1/clinics/{CLINIC}/closures/{made.id}")
 
 
+def _time_off(world: World) -> Call:
+    day = world.closure_day()
+    made = add_local_time_off(
+        world.demo.sessions,
+        clinic_id=CLINIC,
+        practitioner_id=PHYSICIAN,
+        first_day=day,
+        last_day=day,
+        reason="Matrix",
+        actor="test",
+    )
+    return Call(f"{TIME_OFF}/{made.id}")
+
+
 def _factor(world: World) -> Call:
     with UnitOfWork(world.demo.sessions, write=True) as uow:
         uow.session.execute(
@@ -159,6 +178,7 @@ def _reschedule(world: World) -> Call:
     return Call(f"/api/v1/visits/{visit}/reschedule", json={"at": at})
 
 
+TIME_OFF = f"/api/v1/clinics/{CLINIC}/practitioners/{PHYSICIAN}/time-off"
 NEW_PATIENT = {"name": "Matrix Patient", "birth_date": "1990-01-01"}
 SHIFT = [{"weekday": 3, "start": "09:00", "end": "12:00"}]
 ARRANGE: dict[str, Callable[[World, str], Call]] = {
@@ -190,6 +210,15 @@ ARRANGE: dict[str, Callable[[World, str], Call]] = {
     "/api/v1/clinics/{clinic_id}/practitioners/{practitioner_id}": lambda w, who: Call(
         f"/api/v1/clinics/{CLINIC}/practitioners/{w.fresh_practitioner(working=True)}"
     ),
+    "GET /api/v1/clinics/{clinic_id}/practitioners/{practitioner_id}/time-off": lambda w, who: Call(TIME_OFF),
+    # Dr. Wiebe works at Sumas Mountain (clinic 2) only: not the staff of clinic 1's to read.
+    "GET /api/v1/clinics/{clinic_id}/practitioners/{practitioner_id}/time-off(another-clinic)": lambda w, who: Call(
+        "/api/v1/clinics/2/practitioners/2/time-off"
+    ),
+    "POST /api/v1/clinics/{clinic_id}/practitioners/{practitioner_id}/time-off": lambda w, who: Call(
+        TIME_OFF, json={"first_day": str(d := w.closure_day()), "last_day": str(d), "reason": "Matrix"}
+    ),
+    "/api/v1/clinics/{clinic_id}/practitioners/{practitioner_id}/time-off/{time_off_id}": lambda w, who: _time_off(w),
     "/api/v1/clinics/{clinic_id}/rules/{rule_id}": lambda w, who: Call(
         f"/api/v1/clinics/{CLINIC}/rules/microneedling-then-botox", json={"min": "14 days"}
     ),
