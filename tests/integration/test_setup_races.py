@@ -44,20 +44,6 @@ def database_url(postgres_url: str) -> str:
     return postgres_url
 
 
-def _in_thread(book_it: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            outcome.append(book_it())
-        except Exception as error:  # the outcome, whatever it is, is the test's to judge
-            outcome.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
 def _wait_until_blocked(engine: Engine) -> None:
     """Until another connection waits for a row lock (the one behind the open transaction)."""
     deadline = time.monotonic() + WAIT
@@ -74,6 +60,45 @@ def _wait_until_blocked(engine: Engine) -> None:
             connection.rollback()
             time.sleep(0.02)
     raise AssertionError("nothing waited for the clinic's lock")
+
+
+def _behind(engine: Engine, held: UnitOfWork, run: Callable[[], object]) -> object:
+    """What `run` comes to, on a thread, when it starts while `held` keeps its locks: `held` commits once `run`
+    waits for them. Its return value or the exception it raised, whichever: the test judges it."""
+    outcome: list[object] = []
+
+    def target() -> None:
+        try:
+            outcome.append(run())
+        except Exception as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    try:
+        _wait_until_blocked(engine)
+    finally:
+        held.commit()
+    thread.join(WAIT)
+    assert len(outcome) == 1
+    return outcome[0]
+
+
+def _visit_by_hand(patient: int, clinic: int, practitioner: int, start: datetime) -> models.Visit:
+    """A booked botox visit, as a booking inserts it once its checks pass."""
+    end = start + timedelta(minutes=30)
+    return models.Visit(
+        patient_id=patient,
+        clinic_id=clinic,
+        treatment_slug="botox",
+        practitioner_id=practitioner,
+        start_at=start,
+        end_at=end,
+        held_from=start,
+        held_until=end,
+        status=models.VisitStatus.BOOKED,
+        created_by="t",
+    )
 
 
 def test_a_booking_behind_a_closure_sees_the_closure(
@@ -101,16 +126,10 @@ def test_a_booking_behind_a_closure_sees_the_closure(
         hold_clinic(uow.session, CLINIC)
         uow.session.add(models.ClinicClosure(clinic_id=CLINIC, first_day=TUESDAY, last_day=TUESDAY, reason="Flood"))
         uow.session.flush()
-        thread, outcome = _in_thread(book_it)
-        try:
-            _wait_until_blocked(engine)
-        finally:
-            uow.commit()
-    thread.join(WAIT)
+        outcome = _behind(engine, uow, book_it)
 
-    assert len(outcome) == 1
-    assert isinstance(outcome[0], Refused), f"booked on a day the clinic closed: {outcome[0]!r}"
-    assert [p.code for p in outcome[0].problems] == ["clinic-closed-day"]
+    assert isinstance(outcome, Refused), f"booked on a day the clinic closed: {outcome!r}"
+    assert [p.code for p in outcome.problems] == ["clinic-closed-day"]
     with UnitOfWork(sessions) as uow:
         active = select(models.Visit.id).where(models.Visit.patient_id == patient)
         assert uow.session.scalars(active).all() == []
@@ -129,31 +148,12 @@ def test_a_closure_behind_a_booking_sees_the_visit(
 
     with UnitOfWork(sessions, write=True) as uow:  # a booking between its locks and its commit
         lock_and_load(uow.session, CLINIC, Interval(start - timedelta(days=1), start + timedelta(days=1)))
-        uow.session.add(
-            models.Visit(
-                patient_id=patient,
-                clinic_id=CLINIC,
-                treatment_slug="botox",
-                practitioner_id=1,
-                start_at=start,
-                end_at=start + timedelta(minutes=30),
-                held_from=start,
-                held_until=start + timedelta(minutes=30),
-                status=models.VisitStatus.BOOKED,
-                created_by="t",
-            )
-        )
+        uow.session.add(_visit_by_hand(patient, CLINIC, 1, start))
         uow.session.flush()
-        thread, outcome = _in_thread(close_it)
-        try:
-            _wait_until_blocked(engine)
-        finally:
-            uow.commit()
-    thread.join(WAIT)
+        outcome = _behind(engine, uow, close_it)
 
-    assert len(outcome) == 1
-    assert isinstance(outcome[0], Refused), f"closed over a booked visit: {outcome[0]!r}"
-    assert [p.code for p in outcome[0].problems] == ["visit-in-closure"]
+    assert isinstance(outcome, Refused), f"closed over a booked visit: {outcome!r}"
+    assert [p.code for p in outcome.problems] == ["visit-in-closure"]
     with UnitOfWork(sessions) as uow:
         closures = select(models.ClinicClosure.id).where(models.ClinicClosure.first_day == TUESDAY)
         assert uow.session.scalars(closures).all() == []
@@ -171,29 +171,13 @@ def test_time_off_behind_a_booking_at_another_clinic_sees_the_visit(
     with UnitOfWork(sessions, write=True) as uow:  # a booking at Mill Lake between its locks and its commit
         hold_clinic(uow.session, MILL_LAKE)
         hold_practitioner(uow.session, BRAR)
-        visit = models.Visit(
-            patient_id=patient,
-            clinic_id=MILL_LAKE,
-            treatment_slug="botox",
-            practitioner_id=BRAR,
-            start_at=start,
-            end_at=start + timedelta(minutes=30),
-            held_from=start,
-            held_until=start + timedelta(minutes=30),
-            created_by="t",
-        )
+        visit = _visit_by_hand(patient, MILL_LAKE, BRAR, start)
         uow.session.add(visit)
         uow.session.flush()
-        thread, outcome = _in_thread(time_off)
-        try:
-            _wait_until_blocked(engine)
-        finally:
-            uow.commit()
-    thread.join(WAIT)
+        outcome = _behind(engine, uow, time_off)
 
-    assert len(outcome) == 1
-    assert isinstance(outcome[0], Refused), f"time off over a booked visit: {outcome[0]!r}"
-    assert [p.message.split(" at ")[0] for p in outcome[0].problems] == [f"Visit {visit.id}"]
+    assert isinstance(outcome, Refused), f"time off over a booked visit: {outcome!r}"
+    assert [p.message.split(" at ")[0] for p in outcome.problems] == [f"Visit {visit.id}"]
     assert time_off_of(sessions, BRAR) == []
 
 
@@ -211,13 +195,7 @@ def test_a_booking_behind_time_off_sees_it(
         start, end = whole_days(date(2026, 12, 2), date(2026, 12, 2))
         uow.session.add(models.TimeOff(practitioner_id=BRAR, start_at=start, end_at=end, reason="Sick"))
         uow.session.flush()
-        thread, outcome = _in_thread(lambda: botox(sessions, kb, patient, MILL_LAKE, date(2026, 12, 2)))
-        try:
-            _wait_until_blocked(engine)
-        finally:
-            uow.commit()
-    thread.join(WAIT)
+        outcome = _behind(engine, uow, lambda: botox(sessions, kb, patient, MILL_LAKE, date(2026, 12, 2)))
 
-    assert len(outcome) == 1
-    assert isinstance(outcome[0], Refused), f"booked during the time off: {outcome[0]!r}"
-    assert [p.code for p in outcome[0].problems] == ["practitioner-off"]
+    assert isinstance(outcome, Refused), f"booked during the time off: {outcome!r}"
+    assert [p.code for p in outcome.problems] == ["practitioner-off"]

@@ -149,35 +149,28 @@ def test_time_off_over_booked_visits_at_any_clinic_is_refused_listing_them(
         f"Visit {there.id} at 2026-12-02T11:00:00-07:00 is booked with them during the time off; "
         "move or cancel it first.",
     ]
-    # Part of a day that only touches the Mill Lake visit (11:00-11:30) is refused for it alone.
-    with pytest.raises(Refused) as afternoon:
-        add_local_time_off(
+
+    def off_on_wednesday_from(start_time: time) -> models.TimeOff:
+        return add_local_time_off(
             sessions,
             clinic_id=FRASER_VALLEY,
             practitioner_id=BRAR,
             first_day=date(2026, 12, 2),
             last_day=date(2026, 12, 2),
-            start_time=time(11, 15),
+            start_time=start_time,
             end_time=time(17),
             reason="",
             actor="x",
             now=NOW,
         )
+
+    # Part of a day that only touches the Mill Lake visit (11:00-11:30) is refused for it alone.
+    with pytest.raises(Refused) as afternoon:
+        off_on_wednesday_from(time(11, 15))
     assert [p.message.split(" at ")[0] for p in afternoon.value.problems] == [f"Visit {there.id}"]
     assert time_off_of(sessions, BRAR) == [] and audited(sessions) == []
     # Back-to-back is no overlap: off from the end of the Mill Lake visit.
-    add_local_time_off(
-        sessions,
-        clinic_id=FRASER_VALLEY,
-        practitioner_id=BRAR,
-        first_day=date(2026, 12, 2),
-        last_day=date(2026, 12, 2),
-        start_time=time(11, 30),
-        end_time=time(17),
-        reason="",
-        actor="x",
-        now=NOW,
-    )
+    off_on_wednesday_from(time(11, 30))
     assert time_off_of(sessions, BRAR) == [
         (local(date(2026, 12, 2), 11) + timedelta(minutes=30), local(date(2026, 12, 2), 17), "")
     ]
