@@ -14,6 +14,10 @@ from safewindow.domain.intervals import BusyTimes, Interval, intersect, subtract
 from safewindow.domain.weekly_hours import ClinicDay, WeeklyHours
 
 NOT_BUSY = BusyTimes()
+# A visit's length and each buffer, in minutes, at most: a booking reads busy times a day either side of the visit,
+# so whatever holds a practitioner, room or device must fit in that (the longest treatment known takes 120).
+LONGEST_VISIT_MINUTES = 480
+LONGEST_BUFFER_MINUTES = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +114,11 @@ class OfferedTreatment:
     after: timedelta = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.duration_minutes <= 0:
-            raise ValueError(f"{self.slug}: duration_minutes must be positive")
-        if self.buffer_before_minutes < 0 or self.buffer_after_minutes < 0:
-            raise ValueError(f"{self.slug}: buffers cannot be negative")
+        if not 0 < self.duration_minutes <= LONGEST_VISIT_MINUTES:
+            raise ValueError(f"{self.slug}: duration_minutes must be 1 to {LONGEST_VISIT_MINUTES}")
+        for buffer in (self.buffer_before_minutes, self.buffer_after_minutes):
+            if not 0 <= buffer <= LONGEST_BUFFER_MINUTES:
+                raise ValueError(f"{self.slug}: buffers must be 0 to {LONGEST_BUFFER_MINUTES} minutes")
         object.__setattr__(self, "duration", timedelta(minutes=self.duration_minutes))
         object.__setattr__(self, "before", timedelta(minutes=self.buffer_before_minutes))
         object.__setattr__(self, "after", timedelta(minutes=self.buffer_after_minutes))

@@ -31,7 +31,7 @@ from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import IntervalRule, SessionLimit
 from safewindow.services.clinic_setup import adjustment_log, clinic_setup, rule_adjustments_of
 from safewindow.services.clinic_view import get_clinic
-from safewindow.services.errors import InputError, NotFound
+from safewindow.services.errors import FieldProblems, InputError, NotFound
 from safewindow.store import models
 from safewindow.store.settings_models import RuleAdjustment as AdjustmentRow
 from safewindow.store.unit_of_work import UnitOfWork
@@ -51,12 +51,8 @@ class Shift:
         return {"weekday": self.weekday, "start": self.start.isoformat("minutes"), "end": self.end.isoformat("minutes")}
 
 
-class RuleChangeRefused(InputError):
-    """Every field of a rule change at fault, the first as the InputError's own."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        self.problems = list(problems)
-        super().__init__(*self.problems[0])
+class RuleChangeRefused(FieldProblems):
+    """Every field of a rule change at fault."""
 
 
 def _audit(session: Session, actor: str, action: str, entity: str, entity_id: object, **detail: object) -> None:

@@ -196,10 +196,10 @@ def _read(session: Session, clinic_id: int) -> ClinicSetup:
             for t in row.treatments
             if t.active
         },
-        policy=domain.BookingPolicy(
-            minimum_notice=timedelta(minutes=policy.min_notice_minutes if policy else 120),
-            horizon_days=policy.horizon_days if policy else 90,
-            step_minutes=policy.slot_step_minutes if policy else 15,
+        policy=domain.DEFAULT_POLICY
+        if policy is None
+        else domain.BookingPolicy(
+            timedelta(minutes=policy.min_notice_minutes), policy.horizon_days, policy.slot_step_minutes
         ),
         staff=_staff(session, clinic_id),
         adjustments=tuple(rule_adjustments_of(adjustments)),

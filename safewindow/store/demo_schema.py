@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from safewindow.clock import DEFAULT_ZONE
+from safewindow.domain.availability import LONGEST_BUFFER_MINUTES, LONGEST_VISIT_MINUTES
 from safewindow.store.models import DEFAULT_AREA, VisitStatus
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -45,9 +46,9 @@ class ResourceSpec(_Spec):
 
 class OfferSpec(_Spec):
     slug: str
-    duration: int = Field(gt=0)
-    before: int = Field(default=0, ge=0)
-    after: int = Field(default=0, ge=0)
+    duration: int = Field(gt=0, le=LONGEST_VISIT_MINUTES)
+    before: int = Field(default=0, ge=0, le=LONGEST_BUFFER_MINUTES)
+    after: int = Field(default=0, ge=0, le=LONGEST_BUFFER_MINUTES)
     permission: str | None = None
     room: str | None = None
     device: str | None = None

@@ -24,7 +24,6 @@ from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.rules import Kind
 from safewindow.services.accounts import User
 from safewindow.services.admin import (
-    RuleChangeRefused,
     Shift,
     add_closure,
     adjust_rule,
@@ -42,7 +41,6 @@ from safewindow.services.advice import parse_day
 from safewindow.services.booking import Refused
 from safewindow.services.catalogue import rule_as_dict
 from safewindow.services.clinic_view import get_clinic
-from safewindow.services.errors import InputError
 from safewindow.services.records import clinic_row, clinic_rows, practitioner_rows
 from safewindow.services.slots import find_slots_for
 from safewindow.services.time_off import add_local_time_off, clinic_of, remove_time_off, upcoming_time_off
@@ -63,7 +61,6 @@ from safewindow.web.api_sessions import (
     text,
 )
 from safewindow.web.api_visits import REFUSED, refusal_body
-from safewindow.web.asking import InputErrors
 from safewindow.web.auth import OptionalUserDep, StaffDep, require, store
 from safewindow.web.dependencies import knowledge_base
 
@@ -169,7 +166,7 @@ class RuleAdjustmentRow(Shape):
     at: str
 
 
-def _own(user: User, clinic_id: int) -> None:
+def administers(user: User, clinic_id: int) -> None:
     if user.clinic_id != clinic_id:
         raise HTTPException(
             403, detail=[{"field": "clinic", "problem": f"you administer clinic {user.clinic_id}, not {clinic_id}"}]
@@ -301,7 +298,7 @@ def get_opening_hours(request: Request, clinic_id: Id) -> JSONResponse:
     summary="Replace the weekly opening hours (the clinic's administrator)",
 )
 def put_opening_hours(request: Request, clinic_id: Id, body: WeeklyHoursIn, user: Admin) -> Response:
-    _own(user, clinic_id)
+    administers(user, clinic_id)
     try:
         with found_by_path():
             shifts = set_opening_hours(store(request), clinic_id=clinic_id, hours=_shifts(body.hours), actor=user.actor)
@@ -329,7 +326,7 @@ def get_closures(request: Request, clinic_id: Id) -> JSONResponse:
     summary="Close the clinic for some days (the clinic's administrator)",
 )
 def post_closure(request: Request, clinic_id: Id, body: ClosureIn, user: Admin) -> Response:
-    _own(user, clinic_id)
+    administers(user, clinic_id)
     first_day, last_day = parse_day(body.first_day, "first_day"), parse_day(body.last_day, "last_day")
     try:
         with found_by_path():
@@ -353,7 +350,7 @@ def post_closure(request: Request, clinic_id: Id, body: ClosureIn, user: Admin) 
     summary="Reopen: remove a closure (the clinic's administrator)",
 )
 def delete_closure(request: Request, clinic_id: Id, closure_id: Id, user: Admin) -> Response:
-    _own(user, clinic_id)
+    administers(user, clinic_id)
     with found_by_path():
         remove_closure(store(request), clinic_id=clinic_id, closure_id=closure_id, actor=user.actor)
     return Response(status_code=204)
@@ -379,7 +376,7 @@ def get_working_hours(request: Request, clinic_id: Id, practitioner_id: Id, user
 def put_working_hours(
     request: Request, clinic_id: Id, practitioner_id: Id, body: WeeklyHoursIn, user: Admin
 ) -> Response:
-    _own(user, clinic_id)
+    administers(user, clinic_id)
     try:
         with found_by_path():
             shifts = set_working_hours(
@@ -401,7 +398,7 @@ def put_working_hours(
     summary="Deactivate a practitioner at the clinic: their hours here go (the administrator)",
 )
 def delete_practitioner(request: Request, clinic_id: Id, practitioner_id: Id, user: Admin) -> Response:
-    _own(user, clinic_id)
+    administers(user, clinic_id)
     try:
         with found_by_path():
             leave_clinic(store(request), clinic_id=clinic_id, practitioner_id=practitioner_id, actor=user.actor)
@@ -435,7 +432,7 @@ def get_time_off(request: Request, clinic_id: Id, practitioner_id: Id, user: Sta
     summary="Give a practitioner time off, at every clinic where they work (the clinic's administrator)",
 )
 def post_time_off(request: Request, clinic_id: Id, practitioner_id: Id, body: TimeOffIn, user: Admin) -> Response:
-    _own(user, clinic_id)
+    administers(user, clinic_id)
     first_day, last_day = parse_day(body.first_day, "first_day"), parse_day(body.last_day, "last_day")
     with UnitOfWork(store(request)) as uow, found_by_path():
         zone_name = get_clinic(uow.session, clinic_id).time_zone
@@ -464,7 +461,7 @@ def post_time_off(request: Request, clinic_id: Id, practitioner_id: Id, body: Ti
     summary="Remove a practitioner's time off (the clinic's administrator)",
 )
 def delete_time_off(request: Request, clinic_id: Id, practitioner_id: Id, time_off_id: Id, user: Admin) -> Response:
-    _own(user, clinic_id)
+    administers(user, clinic_id)
     with found_by_path():
         remove_time_off(
             store(request),
@@ -500,20 +497,17 @@ def patch_rule(request: Request, clinic_id: Id, rule_id: RuleId, body: RuleChang
     rule `hard`, allow fewer `max_sessions`), and loosen only a rule that is soft in the knowledge base and only
     as far as its source: never below the source's minimum, never a wider ideal window or more sessions than
     the source's, never a hard rule soft. A refused change is 422 naming each field."""
-    _own(user, clinic_id)
+    administers(user, clinic_id)
     changes = {field: str(value) for field, value in body.model_dump(exclude_none=True).items()}
-    try:
-        with found_by_path():
-            rule = adjust_rule(
-                store(request),
-                knowledge_base(request),
-                clinic_id=clinic_id,
-                rule_id=rule_id,
-                changes=changes,
-                actor=user.actor,
-            )
-    except RuleChangeRefused as refused:
-        raise InputErrors([InputError(field, problem) for field, problem in refused.problems]) from None
+    with found_by_path():
+        rule = adjust_rule(
+            store(request),
+            knowledge_base(request),
+            clinic_id=clinic_id,
+            rule_id=rule_id,
+            changes=changes,
+            actor=user.actor,
+        )
     return JSONResponse(rule_as_dict(rule))
 
 
@@ -524,7 +518,7 @@ def patch_rule(request: Request, clinic_id: Id, rule_id: RuleId, body: RuleChang
     summary="Every change the clinic made to its rules, oldest first (the clinic's administrator)",
 )
 def get_rule_adjustments(request: Request, clinic_id: Id, user: AdminReader) -> JSONResponse:
-    _own(user, clinic_id)
+    administers(user, clinic_id)
     with UnitOfWork(store(request)) as uow, found_by_path():
         rows = [
             {

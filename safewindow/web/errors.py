@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from safewindow.services.errors import InputError
+from safewindow.services.errors import FieldProblems, InputError
 from safewindow.web.asking import InputErrors
 from safewindow.web.templating import templates
 
@@ -55,7 +55,8 @@ def _answer(
 
 async def _input_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, InputError)
-    return _answer(request, 422 if _is_api(request) else 400, [(error.field, error.problem)])
+    problems = error.problems if isinstance(error, FieldProblems) else [(error.field, error.problem)]
+    return _answer(request, 422 if _is_api(request) else 400, problems)
 
 
 async def _input_errors(request: Request, error: Exception) -> Response:

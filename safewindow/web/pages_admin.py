@@ -42,7 +42,7 @@ PAGE = 100
 SHOWN = {"changes": "Changes", "reads": "Chart views", "all": "Everything"}
 
 
-def _clinic(session: Session, user: User) -> models.Clinic:
+def administered_clinic(session: Session, user: User) -> models.Clinic:
     """The administrator's own clinic (the first, for an administrator of every clinic)."""
     allowed = staff_clinics(session, user)
     if not allowed:
@@ -52,7 +52,7 @@ def _clinic(session: Session, user: User) -> models.Clinic:
 
 def _clinic_id(request: Request, user: User) -> int:
     with UnitOfWork(store(request)) as uow:
-        return _clinic(uow.session, user).id
+        return administered_clinic(uow.session, user).id
 
 
 # --- The audit log ----------------------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ def audit_log(request: Request, user: AdminUser, show: str = "changes", before: 
     show = show if show in SHOWN else "changes"
     before_id = optional_int(before, "before")
     with UnitOfWork(store(request)) as uow:
-        clinic = _clinic(uow.session, user)
+        clinic = administered_clinic(uow.session, user)
         overrides = list(
             uow.session.scalars(
                 select(models.Override)
@@ -161,7 +161,7 @@ def _clinic_page(
     errors = errors or {}
     practitioner_id = optional_int(chosen, "practitioner") if chosen.isdigit() else None
     with UnitOfWork(store(request)) as uow:
-        clinic = _clinic(uow.session, user)
+        clinic = administered_clinic(uow.session, user)
         here, elsewhere = _staff(uow.session, clinic.id)
         hours = admin.opening_hours(uow.session, clinic.id)
         closures = admin.closures(uow.session, clinic.id)

@@ -169,3 +169,24 @@ def test_the_calendar_shows_the_day_and_the_week(
     page.get_by_role("button", name="Show", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Dr. Anika Brar")
     shot(page, screenshots, "staff-calendar-day")
+
+
+def test_the_administrator_offers_a_treatment_and_sees_a_bad_length_beside_its_field(
+    page: Page, screenshots: Path
+) -> None:
+    sign_in_as(page, ADMIN)
+    page.get_by_role("navigation", name="Your account").get_by_role("link", name="Treatments and booking").click()
+    page.get_by_label("Treatment", exact=True).select_option("dermaplaning")  # "(offered)" on the second run
+    page.get_by_label("Length (minutes)").fill("")
+    page.get_by_label("Who may do it").select_option(label="May do non-injection skin treatments")
+    page.get_by_label("Room").select_option(label="A treatment room")
+    page.get_by_role("button", name="Save treatment").click()
+    expect(page.locator("#duration_minutes-error")).to_contain_text("give a whole number")
+    expect(page.get_by_label("Who may do it")).to_have_value("may-do-skin-treatments")  # what was chosen stays
+    page.get_by_label("Length (minutes)").fill("25")
+    page.get_by_role("button", name="Save treatment").click()
+    expect(page.get_by_role("status")).to_contain_text("The treatment is saved.")
+    row = page.get_by_role("region", name="Treatments offered").locator("tr").filter(has_text="Dermaplaning")
+    expect(row).to_contain_text("25 min")
+    expect(row).to_contain_text("May do non-injection skin treatments")
+    shot(page, screenshots, "admin-treatments")

@@ -155,10 +155,15 @@ def test_a_clinic_needs_unique_room_and_device_ids() -> None:
 
 
 def test_treatments_and_policies_reject_impossible_numbers() -> None:
-    with pytest.raises(ValueError, match="duration_minutes must be positive"):
+    with pytest.raises(ValueError, match="duration_minutes must be 1 to 480"):
         OfferedTreatment("botox", 0)
-    with pytest.raises(ValueError, match="buffers cannot be negative"):
+    with pytest.raises(ValueError, match="duration_minutes must be 1 to 480"):
+        OfferedTreatment("botox", 481)
+    with pytest.raises(ValueError, match="buffers must be 0 to 120 minutes"):
         OfferedTreatment("botox", 30, buffer_before_minutes=-5)
+    with pytest.raises(ValueError, match="buffers must be 0 to 120 minutes"):
+        OfferedTreatment("botox", 30, buffer_after_minutes=121)
+    OfferedTreatment("botox", 480, buffer_before_minutes=120, buffer_after_minutes=120)  # the bounds themselves
     with pytest.raises(ValueError, match="step_minutes"):
         BookingPolicy(step_minutes=0)
     with pytest.raises(ValueError, match="cannot be negative"):

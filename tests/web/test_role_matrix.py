@@ -55,6 +55,11 @@ GET    /clinics/{clinic_id}/practitioners/{practitioner_id}/time-off            
 GET    /clinics/{clinic_id}/practitioners/{practitioner_id}/time-off(another-clinic)   401  403  403  403  403  403  403
 POST   /clinics/{clinic_id}/practitioners/{practitioner_id}/time-off                   401  403  403  403  403  403  201
 DELETE /clinics/{clinic_id}/practitioners/{practitioner_id}/time-off/{time_off_id}     401  403  403  403  403  403  204
+GET    /clinics/{clinic_id}/treatments                                                 200  200  200  200  200  200  200
+PUT    /clinics/{clinic_id}/treatments/{treatment}                                     401  403  403  403  403  403  200
+PUT    /clinics/{clinic_id}/treatments/{treatment}(another-clinic)                     401  403  403  403  403  403  403
+GET    /clinics/{clinic_id}/booking-policy                                             200  200  200  200  200  200  200
+PUT    /clinics/{clinic_id}/booking-policy                                             401  403  403  403  403  403  200
 GET    /clinics/{clinic_id}/rules                                                      200  200  200  200  200  200  200
 PATCH  /clinics/{clinic_id}/rules/{rule_id}                                            401  403  403  403  403  403  200
 GET    /clinics/{clinic_id}/rule-adjustments                                           401  403  403  403  403  403  200
@@ -133,6 +138,13 @@ def _closure(world: World) -> Call:
         world.demo.sessions, clinic_id=CLINIC, first_day=day, last_day=day, reason="Matrix", actor="test"
     )
     return Call(f"/api/v1/clinics/{CLINIC}/closures/{made.id}")
+
+
+def _offer(world: World, clinic: int) -> Call:
+    """Botox as the clinic offers it already: the change is allowed or not, and changes nothing."""
+    (offer,) = [o for o in world.demo.ok("GET", f"/api/v1/clinics/{clinic}/treatments") if o["treatment"] == "botox"]
+    body = {key: value for key, value in offer.items() if key not in ("treatment", "name")}
+    return Call(f"/api/v1/clinics/{clinic}/treatments/botox", json=body)
 
 
 def _time_off(world: World) -> Call:
@@ -219,6 +231,11 @@ ARRANGE: dict[str, Callable[[World, str], Call]] = {
         TIME_OFF, json={"first_day": str(d := w.closure_day()), "last_day": str(d), "reason": "Matrix"}
     ),
     "/api/v1/clinics/{clinic_id}/practitioners/{practitioner_id}/time-off/{time_off_id}": lambda w, who: _time_off(w),
+    "PUT /api/v1/clinics/{clinic_id}/treatments/{treatment}": lambda w, who: _offer(w, CLINIC),
+    "PUT /api/v1/clinics/{clinic_id}/treatments/{treatment}(another-clinic)": lambda w, who: _offer(w, 2),
+    "PUT /api/v1/clinics/{clinic_id}/booking-policy": lambda w, who: Call(
+        f"/api/v1/clinics/{CLINIC}/booking-policy", json=w.demo.ok("GET", f"/api/v1/clinics/{CLINIC}/booking-policy")
+    ),
     "/api/v1/clinics/{clinic_id}/rules/{rule_id}": lambda w, who: Call(
         f"/api/v1/clinics/{CLINIC}/rules/microneedling-then-botox", json={"min": "14 days"}
     ),
