@@ -30,6 +30,8 @@ class CalendarVisit:
     visit_id: int
     start: datetime  # in the clinic's zone
     end: datetime
+    held_from: datetime  # with its set-up and clean-up: the practitioner and room are taken from and until
+    held_until: datetime
     patient_id: int
     patient_name: str
     treatment: str  # knowledge-base slug
@@ -115,6 +117,8 @@ def clinic_calendar(
                 visit_id=visit.id,
                 start=start,
                 end=visit.end_at.astimezone(zone),
+                held_from=visit.held_from.astimezone(zone),
+                held_until=visit.held_until.astimezone(zone),
                 patient_id=visit.patient_id,
                 patient_name=visit.patient.name,
                 treatment=visit.treatment_slug,

@@ -93,6 +93,11 @@ def test_the_day_and_the_week_per_clinic_practitioner_and_room(
         html = client.get("/staff/calendar", params=params).text
         assert "Test Diary" in html and f"/staff/patients/{patient}" in html, params
         assert '<th scope="col">Patient</th>' in html
+    # A light peel holds its practitioner and room 5 minutes before and 10 after: the diary says so.
+    held_from, held_until = (
+        t.astimezone(ZONE) for t in (slot.start - timedelta(minutes=5), slot.end + timedelta(minutes=10))
+    )
+    assert f"with set-up and clean-up {held_from:%H:%M}–{held_until:%H:%M}" in text(html)
     other = next(p for p in ("1", "3", "4", "7") if p != slot.practitioner_id)
     assert (
         "Test Diary" not in client.get("/staff/calendar", params={"day": day.isoformat(), "practitioner": other}).text
