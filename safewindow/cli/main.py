@@ -13,6 +13,7 @@ from safewindow.cli import (
     demo_commands,
     plan_commands,
     store_commands,
+    time_off_commands,
     web_commands,
     worker_commands,
 )
@@ -29,6 +30,7 @@ store_commands.register(app)
 booking_commands.register(app)
 demo_commands.register(app)
 plan_commands.register(app)
+time_off_commands.register(app)
 web_commands.register(app)
 worker_commands.register(app)
 

@@ -106,14 +106,18 @@ def hold_practitioner(session: Session, practitioner_id: int) -> None:
     session.execute(select(models.Practitioner.id).where(models.Practitioner.id == practitioner_id).with_for_update())
 
 
-def refuse_stranded(visits: Iterable[models.Visit], code: str, why: str, zone_name: str) -> None:
-    """Refused, as a booking is, listing each visit. Imported here: booking imports this module (for the clinic's
-    rules), so this module may not import booking as it loads."""
+def refuse_stranded(visits: Iterable[models.Visit], code: str, why: str) -> None:
+    """Refused, as a booking is, listing each visit with its clinic and its time there: a practitioner may work
+    at several clinics, and whoever moves the visit needs to know whose diary it is in. Imported here: booking
+    imports this module (for the clinic's rules), so this module may not import booking as it loads."""
     from safewindow.services.booking import Problem, Refused
 
-    zone = clinic_zone(zone_name)
     problems = [
-        Problem(code, f"Visit {v.id} at {v.start_at.astimezone(zone).isoformat()} {why}; move or cancel it first.")
+        Problem(
+            code,
+            f"Visit {v.id} at {v.clinic.name} at {v.start_at.astimezone(clinic_zone(v.clinic.time_zone)).isoformat()}"
+            f" {why}; move or cancel it first.",
+        )
         for v in visits
     ]
     if problems:
@@ -147,7 +151,7 @@ def set_opening_hours(
             for v in _booked_from_now(session, clinic_id, now)
             if not _within(v.start_at.astimezone(zone), v.end_at.astimezone(zone), shifts)
         ]
-        refuse_stranded(outside, "visit-outside-hours", "would fall outside the new opening hours", clinic.time_zone)
+        refuse_stranded(outside, "visit-outside-hours", "would fall outside the new opening hours")
         clinic.hours.clear()
         session.flush()
         clinic.hours.extend(models.ClinicHours(weekday=s.weekday, opens=s.start, closes=s.end) for s in shifts)
@@ -202,7 +206,7 @@ def add_closure(
             for v in _booked_from_now(session, clinic_id, now)
             if first_day <= v.start_at.astimezone(zone).date() <= last_day
         ]
-        refuse_stranded(inside, "visit-in-closure", "falls within the closure", clinic.time_zone)
+        refuse_stranded(inside, "visit-in-closure", "falls within the closure")
         closure = models.ClinicClosure(clinic_id=clinic_id, first_day=first_day, last_day=last_day, reason=reason)
         session.add(closure)
         session.flush()
@@ -292,9 +296,7 @@ def set_working_hours(
             for v in _booked_from_now(session, clinic_id, now, practitioner_id)
             if not _within(v.start_at.astimezone(zone), v.end_at.astimezone(zone), shifts)
         ]
-        refuse_stranded(
-            outside, "visit-outside-hours", f"would fall outside {practitioner.name}'s new hours", clinic.time_zone
-        )
+        refuse_stranded(outside, "visit-outside-hours", f"would fall outside {practitioner.name}'s new hours")
         before = working_hours(session, clinic_id, practitioner_id)
         session.execute(
             delete(models.PractitionerHours).where(
@@ -337,15 +339,12 @@ def leave_clinic(
         session = uow.session
         hold_clinic(session, clinic_id)
         hold_practitioner(session, practitioner_id)
-        clinic = get_clinic(session, clinic_id)
+        get_clinic(session, clinic_id)
         before = working_hours(session, clinic_id, practitioner_id)
         if not before:
             raise NotFound("practitioner", f"practitioner {practitioner_id} does not work at clinic {clinic_id}")
         refuse_stranded(
-            _booked_from_now(session, clinic_id, now, practitioner_id),
-            "visit-booked",
-            "is booked with them",
-            clinic.time_zone,
+            _booked_from_now(session, clinic_id, now, practitioner_id), "visit-booked", "is booked with them"
         )
         session.execute(
             delete(models.PractitionerHours).where(

@@ -9,10 +9,11 @@ reason. Times are instants in UTC here; people give the clinic's local days and 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.services.admin import hold_practitioner, refuse_stranded, working_hours
@@ -38,6 +39,17 @@ def upcoming_time_off(session: Session, practitioner_id: int, *, now: datetime) 
     """Their time off that has not ended by `now`, earliest first."""
     query = select(models.TimeOff).where(models.TimeOff.practitioner_id == practitioner_id, models.TimeOff.end_at > now)
     return list(session.scalars(query.order_by(models.TimeOff.start_at)))
+
+
+def time_off_row(entry: models.TimeOff, zone_name: str) -> dict[str, Any]:
+    """As the API and the CLI show it: local times with their UTC offset; the end is the first moment back."""
+    zone = clinic_zone(zone_name)
+    return {
+        "id": entry.id,
+        "start": entry.start_at.astimezone(zone).isoformat(),
+        "end": entry.end_at.astimezone(zone).isoformat(),
+        "reason": entry.reason,
+    }
 
 
 def _local(day: date, at: time, zone: ZoneInfo, field: str) -> datetime:
@@ -138,6 +150,7 @@ def add_time_off(
         # From now on, as every admin change: a visit already over is not stranded by a change.
         inside = session.scalars(
             select(models.Visit)
+            .options(selectinload(models.Visit.clinic))
             .where(
                 models.Visit.practitioner_id == practitioner_id,
                 models.Visit.status == models.VisitStatus.BOOKED,
@@ -146,7 +159,7 @@ def add_time_off(
             )
             .order_by(models.Visit.start_at)
         )
-        refuse_stranded(inside, "visit-in-time-off", "is booked with them during the time off", clinic.time_zone)
+        refuse_stranded(inside, "visit-in-time-off", "is booked with them during the time off")
         entry = models.TimeOff(practitioner_id=practitioner_id, start_at=start, end_at=end, reason=reason)
         session.add(entry)
         session.flush()

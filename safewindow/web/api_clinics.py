@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
-from safewindow.clock import clinic_zone, now_utc
+from safewindow.clock import now_utc
 from safewindow.domain.rules import Kind
 from safewindow.services.accounts import User
 from safewindow.services.admin import (
@@ -43,7 +43,13 @@ from safewindow.services.catalogue import rule_as_dict
 from safewindow.services.clinic_view import get_clinic
 from safewindow.services.records import clinic_row, clinic_rows, practitioner_rows
 from safewindow.services.slots import find_slots_for
-from safewindow.services.time_off import add_local_time_off, clinic_of, remove_time_off, upcoming_time_off
+from safewindow.services.time_off import (
+    add_local_time_off,
+    clinic_of,
+    remove_time_off,
+    time_off_row,
+    upcoming_time_off,
+)
 from safewindow.store import models
 from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork
@@ -200,16 +206,6 @@ def _closure_row(closure: models.ClinicClosure) -> dict[str, Any]:
         "first_day": closure.first_day.isoformat(),
         "last_day": closure.last_day.isoformat(),
         "reason": closure.reason,
-    }
-
-
-def _time_off_row(entry: models.TimeOff, zone_name: str) -> dict[str, Any]:
-    zone = clinic_zone(zone_name)
-    return {
-        "id": entry.id,
-        "start": entry.start_at.astimezone(zone).isoformat(),
-        "end": entry.end_at.astimezone(zone).isoformat(),
-        "reason": entry.reason,
     }
 
 
@@ -421,7 +417,7 @@ def get_time_off(request: Request, clinic_id: Id, practitioner_id: Id, user: Sta
     with UnitOfWork(store(request)) as uow, found_by_path():
         clinic = clinic_of(uow.session, clinic_id, practitioner_id)
         entries = upcoming_time_off(uow.session, practitioner_id, now=now_utc())
-        return JSONResponse([_time_off_row(e, clinic.time_zone) for e in entries])
+        return JSONResponse([time_off_row(e, clinic.time_zone) for e in entries])
 
 
 @router.post(
@@ -451,7 +447,7 @@ def post_time_off(request: Request, clinic_id: Id, practitioner_id: Id, body: Ti
             )
     except Refused as refused:
         return _refused(refused)
-    return JSONResponse(_time_off_row(entry, zone_name), status_code=201)
+    return JSONResponse(time_off_row(entry, zone_name), status_code=201)
 
 
 @router.delete(

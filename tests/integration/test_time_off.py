@@ -144,10 +144,10 @@ def test_time_off_over_booked_visits_at_any_clinic_is_refused_listing_them(
         give(sessions, date(2026, 12, 1), date(2026, 12, 2))
     assert [p.code for p in refused.value.problems] == ["visit-in-time-off"] * 2
     assert [p.message for p in refused.value.problems] == [
-        f"Visit {here.id} at 2026-12-01T10:00:00-07:00 is booked with them during the time off; "
-        "move or cancel it first.",
-        f"Visit {there.id} at 2026-12-02T11:00:00-07:00 is booked with them during the time off; "
-        "move or cancel it first.",
+        f"Visit {here.id} at Fraser Valley Skin Studio at 2026-12-01T10:00:00-07:00 is booked with them during "
+        "the time off; move or cancel it first.",
+        f"Visit {there.id} at Mill Lake Medispa at 2026-12-02T11:00:00-07:00 is booked with them during "
+        "the time off; move or cancel it first.",
     ]
 
     def off_on_wednesday_from(start_time: time) -> models.TimeOff:
