@@ -11,6 +11,7 @@ from safewindow.cli import (
     advice_commands,
     booking_commands,
     demo_commands,
+    offer_commands,
     plan_commands,
     store_commands,
     time_off_commands,
@@ -29,6 +30,7 @@ advice_commands.register(app)
 store_commands.register(app)
 booking_commands.register(app)
 demo_commands.register(app)
+offer_commands.register(app)
 plan_commands.register(app)
 time_off_commands.register(app)
 web_commands.register(app)
