@@ -98,7 +98,9 @@ def _pick(
     patient_busy: BusyTimes,
     now: datetime,
 ) -> tuple[Practitioner, Equipment, list[Problem]]:
-    """The named practitioner, or the first one free then (by id); with the room and device the visit takes."""
+    """The named practitioner, or the first one free then (by id); with the room and device the visit takes.
+    When nobody is, the reasons are those of whoever came nearest (fewest reasons; the first by id on a tie):
+    they explain the time, where the first practitioner's might only say that they do not work then."""
     candidates = (
         [view.practitioner(str(practitioner_id))]
         if practitioner_id is not None
@@ -106,7 +108,7 @@ def _pick(
     )
     if not candidates:
         raise Refused([Problem("no-qualified-practitioner", f"Nobody at {view.name} may do {offered.slug}.")])
-    first_refusals: list[Problem] | None = None
+    nearest: list[Problem] | None = None
     for practitioner in candidates:
         equipment = free_equipment(view.clinic, offered, start)
         refusals = check_booking(
@@ -125,9 +127,9 @@ def _pick(
         problems = [Problem(str(r.code), r.message) for r in refusals]
         if not problems and equipment is not None:
             return practitioner, equipment, []
-        if first_refusals is None:
-            first_refusals = problems
-    return candidates[0], Equipment(None, None), first_refusals or []
+        if nearest is None or len(problems) < len(nearest):
+            nearest = problems
+    return candidates[0], Equipment(None, None), nearest or []
 
 
 def _no_equipment(offered: OfferedTreatment, refusals: list[Refusal]) -> list[Refusal]:

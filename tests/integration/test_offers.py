@@ -214,3 +214,17 @@ def test_a_clinic_without_a_policy_reads_the_defaults_and_may_set_one(sessions: 
     assert set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(60, 30, 10), actor="a") == Policy(60, 30, 10)
     with UnitOfWork(sessions) as uow:
         assert booking_policy(uow.session, CLINIC) == Policy(60, 30, 10)
+
+
+def test_a_time_nobody_may_take_is_explained_by_whoever_came_nearest(
+    sessions: sessionmaker[Session], kb: KnowledgeBase, new_patient: Callable[..., int]
+) -> None:
+    """Booked with no practitioner named, at a time only someone working then could take but for the notice:
+    the reason is the notice, not that the first practitioner by id does not work then."""
+    start, _ = _first_slot(sessions, kb)
+    set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(3 * 24 * 60, 90, 15), actor="admin")
+    with pytest.raises(Refused) as refused:
+        book(
+            sessions, kb, patient_id=new_patient(), treatment="botox", clinic_id=CLINIC, start=start, actor="t", now=NOW
+        )
+    assert [p.code for p in refused.value.problems] == ["too-soon"]
