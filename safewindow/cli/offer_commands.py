@@ -7,20 +7,17 @@ option at fault, so an administrator fixes them all in one go; nothing is writte
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from safewindow.cli.advice_commands import JsonFlag
-from safewindow.cli.output import bad_input_exits, console, fail, print_json
+from safewindow.cli.output import bad_input_exits, console, print_json
 from safewindow.cli.store_access import sessions
 from safewindow.cli.store_commands import actor
 from safewindow.knowledge.loader import default_knowledge_base
-from safewindow.services.errors import FieldProblems, InputError
+from safewindow.services.errors import FieldProblems
 from safewindow.services.offers import Offer, Policy, booking_policy, offers, set_booking_policy, set_offer
 from safewindow.store.unit_of_work import UnitOfWork
 
@@ -40,24 +37,6 @@ OPTIONS = {
 
 ALL_THREE = "--notice-minutes, --horizon-days and --step-minutes"
 ClinicOption = Annotated[int, typer.Option("--clinic", help="Clinic id.")]
-
-
-def _option(field: str) -> str:
-    return OPTIONS.get(field, f"--{field.replace('_', '-')}")
-
-
-@contextmanager
-def _as_options() -> Iterator[None]:
-    """The service's problems in this command's words, every one of them, as the page shows them all."""
-    try:
-        yield
-    except FieldProblems as refused:
-        *first, last = (f"{_option(field)}: {problem}" for field, problem in refused.problems)
-        for line in first:
-            sys.stderr.write(f"error: {line}\n")
-        fail(last)
-    except InputError as error:
-        raise InputError(_option(error.field), error.problem) from None
 
 
 def list_offers(clinic: ClinicOption, as_json: JsonFlag = False) -> None:
@@ -103,7 +82,7 @@ def offer_command(
     """Offer a treatment at the clinic, or replace how it is offered; from the next booking on."""
     kb = default_knowledge_base()
     offer = Offer(slug, "", duration, before, after, permission, room, device, not not_offered)
-    with bad_input_exits(), _as_options():
+    with bad_input_exits(OPTIONS):
         saved = set_offer(sessions(), kb, clinic_id=clinic, offer=offer, actor=actor())
     if as_json:
         print_json(saved.as_dict())
@@ -125,7 +104,7 @@ def policy_command(
 ) -> None:
     """The clinic's booking policy; with all three options, replace it."""
     given = {"min_notice_minutes": notice, "horizon_days": horizon, "slot_step_minutes": step}
-    with bad_input_exits(), _as_options():
+    with bad_input_exits(OPTIONS):
         if notice is None and horizon is None and step is None:
             with UnitOfWork(sessions()) as uow:
                 policy = booking_policy(uow.session, clinic)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from safewindow.services.errors import InputError
+from safewindow.services.errors import FieldProblems, InputError
 
 console = Console()
 BAD_INPUT = 2
@@ -28,12 +28,18 @@ def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
 
 
 @contextmanager
-def bad_input_exits() -> Iterator[None]:
-    """Bad input ends the command with exit code 2 and one line naming the argument: never a traceback."""
+def bad_input_exits(options: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Bad input ends the command with exit code 2 and a line naming the argument for each field at fault (all of
+    a FieldProblems, so they are fixed in one go): never a traceback. `options` names a service's fields as the
+    command's options where the two differ."""
     try:
         yield
     except InputError as error:
-        fail(f"{_option(error.field)}: {error.problem}")
+        problems = error.problems if isinstance(error, FieldProblems) else [(error.field, error.problem)]
+        *first, last = (f"{_option((options or {}).get(field, field))}: {problem}" for field, problem in problems)
+        for line in first:
+            sys.stderr.write(f"error: {line}\n")
+        fail(last)
 
 
 def _option(field: str) -> str:

@@ -50,7 +50,7 @@ def administered_clinic(session: Session, user: User) -> models.Clinic:
     return allowed[0]
 
 
-def _clinic_id(request: Request, user: User) -> int:
+def administered_clinic_id(request: Request, user: User) -> int:
     with UnitOfWork(store(request)) as uow:
         return administered_clinic(uow.session, user).id
 
@@ -283,7 +283,7 @@ async def hours_sent(request: Request, user: AdminUser) -> Response:
 
 
 def _save_hours(request: Request, user: User, fields: Fields) -> Response:
-    clinic_id = _clinic_id(request, user)
+    clinic_id = administered_clinic_id(request, user)
     try:
         shifts = _shifts(fields, "open", SHIFTS_PER_DAY, "hours")
         admin.set_opening_hours(store(request), clinic_id=clinic_id, hours=shifts, actor=user.actor)
@@ -313,7 +313,7 @@ def _add_closure(request: Request, user: User, values: dict[str, str]) -> Respon
     if not values["reason"]:
         errors["reason"] = "say why the clinic is closed; patients see it"
     if not errors:
-        clinic_id = _clinic_id(request, user)
+        clinic_id = administered_clinic_id(request, user)
         try:
             admin.add_closure(
                 store(request),
@@ -339,7 +339,7 @@ async def closure_removed(request: Request, user: AdminUser, closure_id: RecordI
 
 
 def _remove_closure(request: Request, user: User, closure_id: int) -> Response:
-    clinic_id = _clinic_id(request, user)
+    clinic_id = administered_clinic_id(request, user)
     try:
         admin.remove_closure(store(request), clinic_id=clinic_id, closure_id=closure_id, actor=user.actor)
     except InputError as error:
@@ -356,7 +356,7 @@ async def staff_sent(request: Request, user: AdminUser) -> Response:
 
 def _save_working_hours(request: Request, user: User, fields: Fields) -> Response:
     chosen = fields.text("practitioner", 12)
-    clinic_id = _clinic_id(request, user)
+    clinic_id = administered_clinic_id(request, user)
     try:
         practitioner_id = optional_int(chosen, "practitioner")
         if practitioner_id is None:
@@ -380,7 +380,7 @@ async def staff_left(request: Request, user: AdminUser, practitioner_id: RecordI
 
 
 def _leave_clinic(request: Request, user: User, practitioner_id: int) -> Response:
-    clinic_id = _clinic_id(request, user)
+    clinic_id = administered_clinic_id(request, user)
     try:
         admin.leave_clinic(store(request), clinic_id=clinic_id, practitioner_id=practitioner_id, actor=user.actor)
     except Refused as refused:
@@ -416,7 +416,7 @@ def _add_time_off(request: Request, user: User, practitioner_id: int, values: di
         try:
             time_off.add_local_time_off(
                 store(request),
-                clinic_id=_clinic_id(request, user),
+                clinic_id=administered_clinic_id(request, user),
                 practitioner_id=practitioner_id,
                 first_day=days["first_day"],
                 last_day=days["last_day"],
@@ -445,7 +445,7 @@ async def time_off_removed(
 
 
 def _remove_time_off(request: Request, user: User, practitioner_id: int, time_off_id: int) -> Response:
-    clinic_id = _clinic_id(request, user)
+    clinic_id = administered_clinic_id(request, user)
     try:
         time_off.remove_time_off(
             store(request),

@@ -19,7 +19,7 @@ from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import check_csrf, store
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.pages_account import AdminUser, Fields, read_form, render, summary_of
-from safewindow.web.pages_admin import administered_clinic
+from safewindow.web.pages_admin import administered_clinic, administered_clinic_id
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 LABELS = {
@@ -121,8 +121,7 @@ def _save_offer(request: Request, user: User, fields: Fields) -> Response:
         offer = offers.Offer(
             values["treatment"], "", duration, before, after, permission, room, device, bool(values["active"])
         )
-        with UnitOfWork(store(request)) as uow:
-            clinic_id = administered_clinic(uow.session, user).id
+        clinic_id = administered_clinic_id(request, user)
         try:
             offers.set_offer(
                 store(request), knowledge_base(request), clinic_id=clinic_id, offer=offer, actor=user.actor
@@ -146,8 +145,7 @@ def _save_policy(request: Request, user: User, fields: Fields) -> Response:
     errors: dict[str, str] = {}
     policy = offers.Policy(*(_whole(values, field, errors) for field in POLICY_FIELDS))
     if not errors:
-        with UnitOfWork(store(request)) as uow:
-            clinic_id = administered_clinic(uow.session, user).id
+        clinic_id = administered_clinic_id(request, user)
         try:
             offers.set_booking_policy(store(request), clinic_id=clinic_id, policy=policy, actor=user.actor)
         except FieldProblems as refused:
