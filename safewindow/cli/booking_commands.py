@@ -22,6 +22,7 @@ from safewindow.services.booking import Override, Refused, book, cancel, resched
 from safewindow.services.clinic_view import get_clinic
 from safewindow.services.errors import InputError
 from safewindow.services.local_time import parse_local_time
+from safewindow.services.outcomes import Outcome, record_outcome
 from safewindow.services.records import booked_row, cancelled_row
 from safewindow.services.slots import find_slots_for
 from safewindow.store import models
@@ -178,8 +179,25 @@ def cancel_command(
         console.print(f"cancelled visit {cancelled.id}")
 
 
+def outcome_command(
+    visit: Annotated[int, typer.Argument(help="Visit id.")],
+    outcome: Annotated[Outcome, typer.Argument(help="completed: came and was treated; no-show: did not come.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Record what happened at a visit that has begun; later visits it makes unsafe are listed, not refused."""
+    with bad_input_exits(), refusals_exit(as_json):
+        recorded = record_outcome(sessions(), default_knowledge_base(), visit_id=visit, outcome=outcome, actor=actor())
+    if as_json:
+        print_json(recorded.as_dict())
+        return
+    console.print(f"[green]{recorded.visit.status}[/] visit {recorded.visit.id} (was {recorded.was})")
+    for problem in recorded.unsafe:
+        console.print(f"  [yellow]now unsafe[/] {problem.code}: {problem.message}", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(slots)
     app.command("book")(book_command)
     app.command("reschedule")(reschedule_command)
     app.command("cancel")(cancel_command)
+    app.command("outcome")(outcome_command)

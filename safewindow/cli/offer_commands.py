@@ -33,9 +33,10 @@ OPTIONS = {
     "min_notice_minutes": "--notice-minutes",
     "horizon_days": "--horizon-days",
     "slot_step_minutes": "--step-minutes",
+    "change_notice_minutes": "--change-notice-minutes",
 }
 
-ALL_THREE = "--notice-minutes, --horizon-days and --step-minutes"
+ALL_OF_THEM = "--notice-minutes, --horizon-days, --step-minutes and --change-notice-minutes"
 ClinicOption = Annotated[int, typer.Option("--clinic", help="Clinic id.")]
 
 
@@ -100,33 +101,45 @@ def policy_command(
         int | None, typer.Option("--horizon-days", metavar="N", help="Book at most this far ahead.")
     ] = None,
     step: Annotated[int | None, typer.Option("--step-minutes", metavar="N", help="Slots start on this grid.")] = None,
+    change_notice: Annotated[
+        int | None,
+        typer.Option(
+            "--change-notice-minutes", metavar="N", help="Patients may cancel or move online until this long before."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The clinic's booking policy; with all three options, replace it."""
-    given = {"min_notice_minutes": notice, "horizon_days": horizon, "slot_step_minutes": step}
+    """The clinic's booking policy; with all four options, replace it."""
+    given = {
+        "min_notice_minutes": notice,
+        "horizon_days": horizon,
+        "slot_step_minutes": step,
+        "change_notice_minutes": change_notice,
+    }
     with bad_input_exits(OPTIONS):
-        if notice is None and horizon is None and step is None:
+        if all(n is None for n in given.values()):
             with UnitOfWork(sessions()) as uow:
                 policy = booking_policy(uow.session, clinic)
-        elif notice is None or horizon is None or step is None:
+        elif notice is None or horizon is None or step is None or change_notice is None:
             # A policy is replaced whole, as the page and the API do: no option quietly keeps an old value.
             raise FieldProblems(
                 [
-                    (field, f"missing: {ALL_THREE} replace the policy together")
+                    (field, f"missing: {ALL_OF_THEM} replace the policy together")
                     for field, n in given.items()
                     if n is None
                 ]
             )
         else:
             policy = set_booking_policy(
-                sessions(), clinic_id=clinic, policy=Policy(notice, horizon, step), actor=actor()
+                sessions(), clinic_id=clinic, policy=Policy(notice, horizon, step, change_notice), actor=actor()
             )
     if as_json:
         print_json(policy.as_dict())
     else:
         console.print(
             f"At least {policy.min_notice_minutes} minutes' notice, up to {policy.horizon_days} days ahead, "
-            f"slots every {policy.slot_step_minutes} minutes."
+            f"slots every {policy.slot_step_minutes} minutes; patients may cancel or move a visit online until "
+            f"{policy.change_notice_minutes} minutes before it."
         )
 
 

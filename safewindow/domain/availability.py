@@ -133,10 +133,12 @@ class BookingPolicy:
     minimum_notice: timedelta = timedelta(hours=2)
     horizon_days: int = 90  # the last bookable day is today + horizon_days, in the clinic's zone
     step_minutes: int = 15  # slots start on this grid from local midnight
+    # A patient may cancel or move a visit themselves until this long before it; then only the clinic's staff.
+    change_notice: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
-        if self.minimum_notice < timedelta(0) or self.horizon_days < 0:
-            raise ValueError("minimum_notice and horizon_days cannot be negative")
+        if self.minimum_notice < timedelta(0) or self.horizon_days < 0 or self.change_notice < timedelta(0):
+            raise ValueError("minimum_notice, horizon_days and change_notice cannot be negative")
         if self.step_minutes <= 0:
             raise ValueError("step_minutes must be positive")
 
@@ -144,8 +146,27 @@ class BookingPolicy:
     def step(self) -> timedelta:
         return timedelta(minutes=self.step_minutes)
 
+    def online_changes_close(self, start: datetime) -> datetime:
+        """Until when the patient may cancel or move, themselves, a visit that begins at `start`."""
+        return start - self.change_notice
+
 
 DEFAULT_POLICY = BookingPolicy()
+
+
+def notice_in_words(span: timedelta) -> str:
+    """Notice as clinics put it: 90 minutes, 2 hours, 48 hours, 3 days."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes >= 3 * 24 * 60 and minutes % (24 * 60) == 0:
+        return f"{minutes // (24 * 60)} days"
+    if minutes and minutes % 60 == 0:
+        return f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def changes_close_in_words(change_notice: timedelta) -> str:
+    """Until when a patient may change a visit online: 24 hours before it begins, or until it begins."""
+    return f"{notice_in_words(change_notice)} before it begins" if change_notice else "it begins"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from safewindow.domain.availability import (
     Clinic,
     OfferedTreatment,
     Practitioner,
+    notice_in_words,
 )
 from safewindow.domain.history import clinic_day
 from safewindow.domain.intervals import BusyTimes, Interval
@@ -111,7 +112,7 @@ def _timing(visit: _Visit, policy: BookingPolicy, now: datetime) -> list[Refusal
     refusals = []
     if visit.start < now + policy.minimum_notice:
         refusals.append(
-            Refusal(Refused.TOO_SOON, f"{visit.when} is less than {_duration(policy.minimum_notice)} from now.")
+            Refusal(Refused.TOO_SOON, f"{visit.when} is less than {notice_in_words(policy.minimum_notice)} from now.")
         )
     last = clinic_day(now, visit.clinic.zone) + timedelta(days=policy.horizon_days)
     if visit.day.day > last:
@@ -182,10 +183,3 @@ def _device(visit: _Visit, device_id: str | None, room_id: str | None) -> list[R
     return refusals + visit.clash(
         device.busy, f"The {device.kind} {device.id}", Refused.DEVICE_BUSY, Refused.DEVICE_BUFFER
     )
-
-
-def _duration(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    if minutes and minutes % 60 == 0:
-        return f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
-    return f"{minutes} minutes"

@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.advice import Reason, Severity, advise
-from safewindow.domain.availability import Equipment, OfferedTreatment, Practitioner, free_equipment
+from safewindow.domain.availability import (
+    Equipment,
+    OfferedTreatment,
+    Practitioner,
+    changes_close_in_words,
+    free_equipment,
+)
 from safewindow.domain.booking_check import Refusal, check_booking
 from safewindow.domain.booking_check import Refused as Code
 from safewindow.domain.history import clinic_day
@@ -29,7 +35,7 @@ from safewindow.domain.intervals import BusyTimes, Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import Kind
 from safewindow.services.admin import knowledge_for_clinic
-from safewindow.services.clinic_setup import permissions_of
+from safewindow.services.clinic_setup import clinic_setup, permissions_of
 from safewindow.services.clinic_view import ClinicView, diary_of, load_patient, lock_and_load
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.notifications import record_visit_change
@@ -175,7 +181,7 @@ def _override_problems(
     return []
 
 
-def _write(session: Session, write: Callable[[], T]) -> T:
+def write_visit(session: Session, write: Callable[[], T]) -> T:
     """Flush the change; the database's overlap constraint is the last word on a race."""
     try:
         result = write()
@@ -198,7 +204,7 @@ def _record_overrides(session: Session, visit: models.Visit, rules: tuple[str, .
         )
 
 
-def _audit(session: Session, actor: str, action: str, visit: models.Visit, **detail: Any) -> None:
+def audit_visit(session: Session, actor: str, action: str, visit: models.Visit, **detail: Any) -> None:
     # Ids and times only: the audit log is read by staff tools, and health data stays in the chart. A plain
     # INSERT into the table, not an object nor the ORM's bulk path: the log is only ever appended to, and a
     # booking pays for every statement it runs.
@@ -265,32 +271,38 @@ def book(
             "created_by": actor,
         }
         # An INSERT ... RETURNING that gives back the visit as an object: the unit of work's flush costs more.
-        visit = _write(session, lambda: session.scalars(insert(models.Visit).returning(models.Visit), [values]).one())
+        visit = write_visit(
+            session, lambda: session.scalars(insert(models.Visit).returning(models.Visit), [values]).one()
+        )
         overridden = tuple(r.rule for r in blocks)
         _record_overrides(session, visit, overridden, override)
-        _audit(session, actor, "visit.booked", visit, overrides=list(overridden))
+        audit_visit(session, actor, "visit.booked", visit, overrides=list(overridden))
         record_visit_change(session, visit, "booked", now=now)  # in this transaction: told if and only if booked
         uow.commit()
         warnings = tuple(r for r in advice.reasons if r.severity is Severity.WARN)
         return Booked(visit, view.zone, warnings, overridden)
 
 
-def _dependents(
+def dependents(
     kb: KnowledgeBase,
     session: Session,
-    moved: models.Visit,
-    moved_day: date | None,
+    changed: models.Visit,
     today: date,
+    *,
+    was_on: date | None,
+    then_on: date | None,
+    breaks: str = "would break",
 ) -> list[Problem]:
-    """Every other visit of the patient still to come, checked against the history as it would be after the
-    change (`moved` on `moved_day`, or gone when None). Only what the change breaks counts: a block the visit
-    already had (a practitioner overrode it) is not the change's doing."""
-    diary = diary_of(session, moved.patient)
-    then_days = dict(diary.days)
-    if moved_day is not None:
-        then_days[moved.id] = moved_day
-    else:
-        then_days.pop(moved.id, None)
+    """Every other visit of the patient still to come, checked against the history as it is after the change
+    (`changed` on `then_on`, or not in it when None) and as it was (on `was_on`, or not in it). Only what the
+    change breaks counts: a block the visit already had (a practitioner overrode it) is not the change's doing.
+    `changed` must be among the patient's active visits when either day is given."""
+    diary = diary_of(session, changed.patient)
+    was_days, then_days = dict(diary.days), dict(diary.days)
+    for days, day in ((was_days, was_on), (then_days, then_on)):
+        days.pop(changed.id, None)
+        if day is not None:
+            days[changed.id] = day
 
     def blocks(visit: models.Visit, days: dict[int, date]) -> dict[str, Reason]:
         others = diary.history(days, {visit.id})
@@ -302,21 +314,44 @@ def _dependents(
     problems = []
     for visit in diary.visits:
         day = diary.days[visit.id]
-        if visit.id == moved.id or visit.status is not models.VisitStatus.BOOKED or day < today:
+        if visit.id == changed.id or visit.status is not models.VisitStatus.BOOKED or day < today:
             continue
-        already = blocks(visit, diary.days)
+        already = blocks(visit, was_days)
         for rule, reason in blocks(visit, then_days).items():
             if rule not in already:
                 problems.append(
                     Problem(
                         "dependent-visit",
-                        f"Visit {visit.id} ({visit.treatment_slug} on {day}) would break {rule}: {reason.message}",
+                        f"Visit {visit.id} ({visit.treatment_slug} on {day}) {breaks} {rule}: {reason.message}",
                         str(reason.kind),
                         reason.evidence,
                         reason.source,
                     )
                 )
     return problems
+
+
+def _late_change(session: Session, visit: models.Visit, now: datetime, *, by_patient: bool) -> bool:
+    """Whether the visit is within its clinic's notice for changes made online. A patient is refused then,
+    told to call; the clinic's staff may still change it, and the audit log records that it was late."""
+    policy = clinic_setup(session, visit.clinic_id).policy
+    if now < policy.online_changes_close(visit.start_at):
+        return False
+    if by_patient:
+        clinic = visit.clinic
+        begins = visit.start_at.astimezone(clinic_zone(clinic.time_zone)).strftime("%a %-d %b at %H:%M")
+        call = f"call {clinic.name} at {clinic.phone}" if clinic.phone else f"contact {clinic.name}"
+        raise Refused(
+            [
+                Problem(
+                    "change-notice",
+                    f"At {clinic.name}, a visit can be cancelled or moved online until "
+                    f"{changes_close_in_words(policy.change_notice)}, and this one is on {begins}. "
+                    f"To change it now, please {call}.",
+                )
+            ]
+        )
+    return policy.change_notice > timedelta(0)
 
 
 def reschedule(
@@ -328,12 +363,15 @@ def reschedule(
     actor: str,
     override: Override | None = None,
     now: datetime | None = None,
+    by_patient: bool = False,
 ) -> Booked:
-    """Move a booked visit, with the same practitioner; the room and device are chosen again."""
+    """Move a booked visit, with the same practitioner; the room and device are chosen again. `by_patient`: the
+    patient is changing it themselves, so the clinic's notice for changes made online applies."""
     now = now or now_utc()
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         visit = _booked_visit(session, visit_id)
+        late = _late_change(session, visit, now, by_patient=by_patient)
         person = load_patient(session, visit.patient_id, ignore_visit=visit.id, lock=True)
         window = Interval(start - AROUND, start + AROUND)
         setup, view = lock_and_load(session, visit.clinic_id, window, ignore_visit=visit.id)
@@ -344,7 +382,7 @@ def reschedule(
         advice = advise(kb, visit.treatment_slug, person.history, person.factors, today=today, on=day, area=visit.area)
         blocks = [r for r in advice.reasons if r.severity is Severity.BLOCK]
         problems += _override_problems(session, view, offered, blocks, override if not problems else None)
-        problems += _dependents(kb, session, visit, day, today)
+        problems += dependents(kb, session, visit, today, was_on=clinic_day(visit.start_at, view.zone), then_on=day)
         _refuse_unless_empty(problems)
 
         was = visit.start_at
@@ -355,17 +393,25 @@ def reschedule(
             visit.room_id = int(equipment.room.id) if equipment.room else None
             visit.device_id = int(equipment.device.id) if equipment.device else None
 
-        _write(session, move)
+        write_visit(session, move)
         overridden = tuple(r.rule for r in blocks)
         _record_overrides(session, visit, overridden, override)
-        _audit(session, actor, "visit.rescheduled", visit, was=was.isoformat(), overrides=list(overridden))
+        audit_visit(
+            session,
+            actor,
+            "visit.rescheduled",
+            visit,
+            was=was.isoformat(),
+            overrides=list(overridden),
+            **({"late": True} if late else {}),
+        )
         record_visit_change(session, visit, "rescheduled", now=now, was=was)
         uow.commit()
         return Booked(visit, view.zone, tuple(r for r in advice.reasons if r.severity is Severity.WARN), overridden)
 
 
-def _booked_visit(session: Session, visit_id: int) -> models.Visit:
-    """The visit, locked after its patient (the lock order every change keeps), if it is still booked."""
+def lock_visit(session: Session, visit_id: int) -> models.Visit:
+    """The visit, locked after its patient (the lock order every change keeps)."""
     found = session.get(models.Visit, visit_id)
     if found is None:
         raise NotFound("visit", f"no visit {visit_id}")
@@ -373,6 +419,12 @@ def _booked_visit(session: Session, visit_id: int) -> models.Visit:
     visit = session.get(models.Visit, visit_id, with_for_update=True, populate_existing=True)
     if visit is None:
         raise NotFound("visit", f"no visit {visit_id}")
+    return visit
+
+
+def _booked_visit(session: Session, visit_id: int) -> models.Visit:
+    """The visit, locked, if it is still booked."""
+    visit = lock_visit(session, visit_id)
     if visit.status is not models.VisitStatus.BOOKED:
         raise Refused([Problem("visit-not-booked", f"Visit {visit_id} is {visit.status}, not booked.")])
     return visit
@@ -385,9 +437,11 @@ def cancel(
     visit_id: int,
     actor: str,
     now: datetime | None = None,
+    by_patient: bool = False,
 ) -> models.Visit:
     """Cancel a booked visit that has not started (what happened is recorded as completed or no-show instead).
-    Refused, with the list, when another visit of the patient depends on it (a touch-up on its Botox)."""
+    Refused, with the list, when another visit of the patient depends on it (a touch-up on its Botox), and
+    when the patient cancels it themselves within the clinic's notice for changes made online."""
     now = now or now_utc()
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
@@ -402,11 +456,13 @@ def cancel(
                     )
                 ]
             )
-        today = clinic_day(now, clinic_zone(visit.clinic.time_zone))
+        late = _late_change(session, visit, now, by_patient=by_patient)
+        zone = clinic_zone(visit.clinic.time_zone)
         kb = knowledge_for_clinic(session, visit.clinic_id, kb)
-        _refuse_unless_empty(_dependents(kb, session, visit, None, today))
+        was_on = clinic_day(visit.start_at, zone)
+        _refuse_unless_empty(dependents(kb, session, visit, clinic_day(now, zone), was_on=was_on, then_on=None))
         visit.status = models.VisitStatus.CANCELLED
-        _audit(session, actor, "visit.cancelled", visit)
+        audit_visit(session, actor, "visit.cancelled", visit, **({"late": True} if late else {}))
         record_visit_change(session, visit, "cancelled", now=now)
         uow.commit()
         return visit

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.advice import check_factors
 from safewindow.services.clinic_view import load_patient
 from safewindow.services.errors import InputError, NotFound
+from safewindow.services.offers import change_notice
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 
@@ -69,6 +70,14 @@ class ChartVisit:
     status: str
     overrides: tuple[ChartOverride, ...]
     reasons: tuple[Reason, ...] = ()  # upcoming visits: the advisor's blocks and warnings for their day, today
+    clinic_phone: str | None = None
+    begun: bool = False  # what happened may be recorded (completed or no-show) once it has begun
+    change_notice: timedelta = timedelta(0)  # the patient may cancel or move it online until this long before
+
+    @property
+    def changes_close(self) -> datetime:
+        """Until when the patient may cancel or move it online."""
+        return self.start - self.change_notice
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
             select(models.Visit)
             .where(models.Visit.patient_id == patient_id)
             .options(
-                selectinload(models.Visit.clinic),
+                selectinload(models.Visit.clinic).selectinload(models.Clinic.policy),
                 selectinload(models.Visit.practitioner),
                 selectinload(models.Visit.room),
                 selectinload(models.Visit.overrides).selectinload(models.Override.practitioner),
@@ -143,9 +152,9 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
                     area=visit.area,
                 )
                 reasons = tuple(r for r in advice.reasons if r.severity is not Severity.INFO)
-            upcoming.append(_visit(visit, reasons))
+            upcoming.append(_visit(visit, now, reasons))
         else:
-            past.append(_visit(visit))
+            past.append(_visit(visit, now))
     return Chart(
         patient_id=patient.id,
         name=patient.name,
@@ -159,7 +168,7 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
     )
 
 
-def _visit(visit: models.Visit, reasons: tuple[Reason, ...] = ()) -> ChartVisit:
+def _visit(visit: models.Visit, now: datetime, reasons: tuple[Reason, ...] = ()) -> ChartVisit:
     zone = clinic_zone(visit.clinic.time_zone)
     return ChartVisit(
         visit_id=visit.id,
@@ -179,6 +188,9 @@ def _visit(visit: models.Visit, reasons: tuple[Reason, ...] = ()) -> ChartVisit:
             for o in sorted(visit.overrides, key=lambda o: o.at)
         ),
         reasons=reasons,
+        clinic_phone=visit.clinic.phone,
+        change_notice=change_notice(visit.clinic),
+        begun=visit.start_at <= now,
     )
 
 

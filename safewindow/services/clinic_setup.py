@@ -199,7 +199,10 @@ def _read(session: Session, clinic_id: int) -> ClinicSetup:
         policy=domain.DEFAULT_POLICY
         if policy is None
         else domain.BookingPolicy(
-            timedelta(minutes=policy.min_notice_minutes), policy.horizon_days, policy.slot_step_minutes
+            timedelta(minutes=policy.min_notice_minutes),
+            policy.horizon_days,
+            policy.slot_step_minutes,
+            timedelta(minutes=policy.change_notice_minutes),
         ),
         staff=_staff(session, clinic_id),
         adjustments=tuple(rule_adjustments_of(adjustments)),

@@ -101,6 +101,7 @@ def location(row: models.Clinic) -> Location:
         mode="instance",
         name=row.name,
         address={"text": row.address},
+        telecom=[ContactPoint(system="phone", value=row.phone, use="work")] if row.phone else None,
         hoursOfOperation=[
             LocationHoursOfOperation(
                 daysOfWeek=[WEEKDAYS[h.weekday]], openingTime=_clock(h.opens), closingTime=_clock(h.closes)

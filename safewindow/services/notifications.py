@@ -36,11 +36,13 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.aftercare import CALL_NOW, AftercareDay, AftercareTimeline, aftercare_timeline
+from safewindow.domain.availability import changes_close_in_words
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services import webhooks
 from safewindow.services.calendar_files import Method, calendar_visit, invitation
 from safewindow.services.clinic_setup import clinic_setup
+from safewindow.services.offers import change_notice
 from safewindow.store import models
 from safewindow.store.outbox_models import NotificationPreference, OutboxMessage, VisitChange
 from safewindow.store.unit_of_work import UnitOfWork
@@ -144,7 +146,19 @@ def _visit_key(visit: models.Visit, what: str) -> str:
 
 
 def _signed(clinic: models.Clinic, *lines: str) -> str:
-    return "\n".join([*lines, "", f"{clinic.name}", f"{clinic.address}", ""])
+    phone = [f"Telephone {clinic.phone}"] if clinic.phone else []
+    return "\n".join([*lines, "", f"{clinic.name}", f"{clinic.address}", *phone, ""])
+
+
+def _changes(clinic: models.Clinic) -> str:
+    """How the patient may change the visit: online within the clinic's notice, then by calling."""
+    notice = change_notice(clinic)
+    if not notice:
+        return "To cancel or move it, sign in and open My visits, or contact the clinic."
+    return (
+        f"To cancel or move it, sign in and open My visits until {changes_close_in_words(notice)}; "
+        "after that, please call the clinic."
+    )
 
 
 def _notice(visit: models.Visit, event: VisitEvent, name: str, was: datetime | None) -> tuple[str, str]:
@@ -157,7 +171,7 @@ def _notice(visit: models.Visit, event: VisitEvent, name: str, was: datetime | N
             "",
             f"Your visit is booked: {name}, {at}, at {clinic.name}, {clinic.address}.",
             "The attached calendar file adds it to your calendar.",
-            "To change or cancel it, contact the clinic.",
+            _changes(clinic),
         )
     if event is VisitEvent.RESCHEDULED:
         moved = f" (it was {when(was, clinic.time_zone)})" if was else ""

@@ -1,7 +1,8 @@
 """What a clinic offers and how it takes bookings, set by its administrator: each treatment's length, its set-up
 and clean-up buffers, who may do it (a permission that qualifications grant) and the room kind and device it
-needs; and the booking policy (minimum notice, how far ahead, the grid slots start on). One transaction per
-change, audited with the values before and after.
+needs; and the booking policy (minimum notice, how far ahead, the grid slots start on, and until how long
+before a visit the patient may cancel or move it online). One transaction per change, audited with the values
+before and after.
 
 A change applies to bookings from then on. Booked visits keep the time they hold (their buffers were recorded
 when they were booked), so no change here can strand one; a treatment no longer offered stays booked where it
@@ -29,6 +30,7 @@ from safewindow.store.unit_of_work import UnitOfWork
 SLOT_STEPS = (5, 10, 15, 20, 30, 60)  # minutes: each divides an hour, so slots fall on the same times every hour
 LONGEST_NOTICE = 14 * 24 * 60  # minutes
 LONGEST_HORIZON = 730  # days
+MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class Policy:
     min_notice_minutes: int
     horizon_days: int
     slot_step_minutes: int
+    change_notice_minutes: int  # patients may cancel or move a visit online until this long before it
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -172,18 +175,26 @@ def set_offer(
     return after
 
 
+def change_notice(clinic: models.Clinic) -> timedelta:
+    """The clinic's notice for changes made online: a patient may cancel or move a visit until this long before."""
+    return timedelta(minutes=clinic.policy.change_notice_minutes) if clinic.policy else DEFAULT_POLICY.change_notice
+
+
 def booking_policy(session: Session, clinic_id: int) -> Policy:
     """The clinic's policy; the defaults where it never set one."""
     get_clinic(session, clinic_id)
     row = session.get(models.BookingPolicy, clinic_id)
     if row is None:
         return _defaults()
-    return Policy(row.min_notice_minutes, row.horizon_days, row.slot_step_minutes)
+    return Policy(row.min_notice_minutes, row.horizon_days, row.slot_step_minutes, row.change_notice_minutes)
 
 
 def _defaults() -> Policy:
     return Policy(
-        DEFAULT_POLICY.minimum_notice // timedelta(minutes=1), DEFAULT_POLICY.horizon_days, DEFAULT_POLICY.step_minutes
+        DEFAULT_POLICY.minimum_notice // MINUTE,
+        DEFAULT_POLICY.horizon_days,
+        DEFAULT_POLICY.step_minutes,
+        DEFAULT_POLICY.change_notice // MINUTE,
     )
 
 
@@ -196,6 +207,8 @@ def set_booking_policy(session_factory: sessionmaker[Session], *, clinic_id: int
         problems.append(("horizon_days", f"must be 1 to {LONGEST_HORIZON} days"))
     if policy.slot_step_minutes not in SLOT_STEPS:
         problems.append(("slot_step_minutes", f"must be one of {', '.join(map(str, SLOT_STEPS))} minutes"))
+    if not 0 <= policy.change_notice_minutes <= LONGEST_NOTICE:
+        problems.append(("change_notice_minutes", f"must be 0 to {LONGEST_NOTICE} minutes (14 days)"))
     if problems:
         raise FieldProblems(problems)
     with UnitOfWork(session_factory, write=True) as uow:
@@ -209,6 +222,7 @@ def set_booking_policy(session_factory: sessionmaker[Session], *, clinic_id: int
         row.min_notice_minutes = policy.min_notice_minutes
         row.horizon_days = policy.horizon_days
         row.slot_step_minutes = policy.slot_step_minutes
+        row.change_notice_minutes = policy.change_notice_minutes
         if policy != before:
             _audit(
                 session,

@@ -24,6 +24,7 @@ def clinic_row(clinic: models.Clinic) -> dict[str, Any]:
         "slug": clinic.slug,
         "name": clinic.name,
         "address": clinic.address,
+        "phone": clinic.phone,
         "time_zone": clinic.time_zone,
         "open_on_holidays": clinic.open_on_holidays,
     }

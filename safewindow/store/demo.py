@@ -145,6 +145,7 @@ class _Loader:
             {"slug": spec.slug},
             name=spec.name,
             address=spec.address,
+            phone=spec.phone,
             time_zone=spec.time_zone,
             open_on_holidays=spec.open_on_holidays,
         )

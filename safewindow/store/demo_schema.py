@@ -58,6 +58,7 @@ class PolicySpec(_Spec):
     min_notice_minutes: int = Field(ge=0)
     horizon_days: int = Field(gt=0)
     slot_step_minutes: int = Field(gt=0)
+    change_notice_minutes: int = Field(default=0, ge=0)
 
 
 class ClosureSpec(_Spec):
@@ -70,6 +71,7 @@ class ClinicSpec(_Spec):
     slug: str
     name: str
     address: str
+    phone: str | None = Field(default=None, max_length=32)
     time_zone: str = DEFAULT_ZONE
     open_on_holidays: bool = False
     hours: Hours

@@ -107,6 +107,7 @@ class Clinic(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
     time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_ZONE, server_default=DEFAULT_ZONE)
     # Closed on British Columbia's statutory holidays unless the clinic says otherwise.
     open_on_holidays: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -305,12 +306,15 @@ class BookingPolicy(Base):
         CheckConstraint("min_notice_minutes >= 0", name="notice_not_negative"),
         CheckConstraint("horizon_days > 0", name="positive_horizon"),
         CheckConstraint("slot_step_minutes > 0", name="positive_slot_step"),
+        CheckConstraint("change_notice_minutes >= 0", name="change_notice_not_negative"),
     )
 
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), primary_key=True)
     min_notice_minutes: Mapped[int] = mapped_column(default=120, server_default="120")
     horizon_days: Mapped[int] = mapped_column(default=90, server_default="90")
     slot_step_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    # How long before a visit a patient may still cancel or move it online; closer, they call the clinic.
+    change_notice_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
 
     clinic: Mapped[Clinic] = relationship(back_populates="policy")
 

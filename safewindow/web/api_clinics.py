@@ -82,6 +82,7 @@ class ClinicRow(Shape):
     slug: str
     name: str
     address: str
+    phone: str | None
     time_zone: str
     open_on_holidays: bool
 

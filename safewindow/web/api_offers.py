@@ -45,6 +45,9 @@ class PolicyRow(Shape):
     min_notice_minutes: Minutes = Field(description="How long before a visit it may be booked at the latest.")
     horizon_days: Annotated[int, Field(ge=0, le=100_000, description="How many days ahead it may be booked.")]
     slot_step_minutes: Annotated[int, Field(ge=0, le=100_000, description="Slots start every this many minutes.")]
+    change_notice_minutes: Minutes = Field(
+        description="A patient may cancel or move a visit online until this long before it; later, staff only."
+    )
 
 
 @router.get(

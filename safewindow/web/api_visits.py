@@ -39,6 +39,7 @@ from safewindow.services.clinic_view import get_clinic
 from safewindow.services.errors import InputError
 from safewindow.services.idempotency import KeyInUse, claim, record, release, request_digest
 from safewindow.services.local_time import parse_local_time
+from safewindow.services.outcomes import Outcome, record_outcome
 from safewindow.services.records import booked_row, cancelled_row, visit_row
 from safewindow.store import models
 from safewindow.store.account_models import Role
@@ -57,13 +58,14 @@ from safewindow.web.api_sessions import (
     may_see,
     text,
 )
-from safewindow.web.auth import UserDep, audit_read, require, store
+from safewindow.web.auth import STAFF, UserDep, audit_read, require, store
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["visits"], responses={422: {"model": Problems, "description": "Bad input"}})
 ANYONE_SIGNED_IN = tuple(Role)
 Changer = Annotated[User, Depends(changer(*ANYONE_SIGNED_IN))]
+StaffChanger = Annotated[User, Depends(changer(*STAFF))]
 OverrideReader = Annotated[User, Depends(require(Role.PRACTITIONER, Role.CLINIC_ADMIN))]
 IdempotencyKey = Annotated[
     str | None,
@@ -145,6 +147,20 @@ class BookIn(Shape):
     at: LocalTime
     practitioner: Annotated[int, Field(ge=1, le=LARGEST_ID)] | None = None
     override_reason: Reason | None = None
+
+
+class OutcomeIn(Shape):
+    outcome: Outcome = Field(description="completed: the patient came and was treated; no-show: they did not come.")
+
+
+class OutcomeOut(Shape):
+    id: int
+    status: models.VisitStatus
+    was: models.VisitStatus
+    unsafe: list[RefusalItem] = Field(
+        description="Later visits of the patient this outcome makes unsafe (a touch-up after a missed Botox "
+        "visit), each with the rule it breaks: move or cancel them."
+    )
 
 
 class RescheduleIn(Shape):
@@ -268,6 +284,9 @@ def get_visit(request: Request, visit_id: Id, user: UserDep) -> JSONResponse:
     response_model=BookedOut,
     responses={**WITH_BODY, **ALLOWED, **NOT_FOUND, **REFUSED},
     summary="Move a booked visit; every other visit of the patient is checked again",
+    description="A patient may move their own visit until the clinic's notice for changes made online "
+    "(`change_notice_minutes` in its booking policy) before it begins; later, 409 with the problem `change-notice` "
+    "and the clinic's telephone number. Staff may move it until it begins.",
 )
 def reschedule_visit(
     request: Request, visit_id: Id, body: RescheduleIn, user: Changer, idempotency_key: IdempotencyKey = None
@@ -282,7 +301,13 @@ def reschedule_visit(
         start = local_time(body.at, zone)
         with found_by_path():
             result = reschedule(
-                sessions, knowledge_base(request), visit_id=visit_id, start=start, actor=user.actor, override=override
+                sessions,
+                knowledge_base(request),
+                visit_id=visit_id,
+                start=start,
+                actor=user.actor,
+                override=override,
+                by_patient=not user.is_staff,
             )
         return 200, booked_row(result)
 
@@ -294,6 +319,9 @@ def reschedule_visit(
     response_model=CancelledOut,
     responses={**ALLOWED, **NOT_FOUND, **REFUSED},
     summary="Cancel a booked visit that has not begun",
+    description="A patient may cancel their own visit until the clinic's notice for changes made online "
+    "(`change_notice_minutes` in its booking policy) before it begins; later, 409 with the problem `change-notice` "
+    "and the clinic's telephone number. Staff may cancel it until it begins; the audit log marks it late.",
 )
 def cancel_visit(request: Request, visit_id: Id, user: Changer, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     sessions = store(request)
@@ -302,9 +330,44 @@ def cancel_visit(request: Request, visit_id: Id, user: Changer, idempotency_key:
 
     def change() -> tuple[int, dict[str, Any]]:
         with found_by_path():
-            return 200, cancelled_row(cancel(sessions, knowledge_base(request), visit_id=visit_id, actor=user.actor))
+            cancelled = cancel(
+                sessions, knowledge_base(request), visit_id=visit_id, actor=user.actor, by_patient=not user.is_staff
+            )
+            return 200, cancelled_row(cancelled)
 
     return answer(request, user, idempotency_key, {}, change)
+
+
+@router.post(
+    "/visits/{visit_id}/outcome",
+    response_model=OutcomeOut,
+    responses={**WITH_BODY, **ALLOWED, **NOT_FOUND, **REFUSED},
+    summary="Record what happened at a visit that has begun: completed or no-show (staff)",
+    description="A completed visit counts in the patient's history (timing rules, recalls); a no-show does not, so "
+    "later visits that needed it may become unsafe: they are listed in `unsafe`, not refused. A mistaken outcome "
+    "may be corrected. 409 for a cancelled visit or one that has not begun.",
+)
+def visit_outcome(
+    request: Request, visit_id: Id, body: OutcomeIn, user: StaffChanger, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    sessions = store(request)
+    with UnitOfWork(sessions) as uow:
+        visible_visit(uow.session, user, visit_id)
+
+    def change() -> tuple[int, dict[str, Any]]:
+        with found_by_path():
+            recorded = record_outcome(
+                sessions, knowledge_base(request), visit_id=visit_id, outcome=body.outcome, actor=user.actor
+            )
+        unsafe = refusal_body(list(recorded.unsafe))["detail"]
+        return 200, {
+            "id": recorded.visit.id,
+            "status": str(recorded.visit.status),
+            "was": str(recorded.was),
+            "unsafe": unsafe,
+        }
+
+    return answer(request, user, idempotency_key, body.model_dump(mode="json"), change)
 
 
 def _override_row(override: models.Override) -> dict[str, Any]:

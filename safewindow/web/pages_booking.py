@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.domain.advice import Advice, Reason, Severity
+from safewindow.domain.availability import changes_close_in_words
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.accounts import User
 from safewindow.services.advice import parse_day
@@ -28,6 +29,7 @@ from safewindow.services.booking import Problem, Refused, book
 from safewindow.services.chart import advice_for_patient
 from safewindow.services.errors import InputError
 from safewindow.services.local_time import parse_local_time
+from safewindow.services.offers import change_notice
 from safewindow.services.slots import find_slots_for
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -71,6 +73,7 @@ class Choice:
     treatment: str
     clinic: models.Clinic
     zone: ZoneInfo
+    change_notice: timedelta  # the patient may cancel or move the visit online until this long before it
 
 
 def ordered(reasons: tuple[Reason, ...] | list[Reason]) -> list[Reason]:
@@ -165,7 +168,7 @@ def check_choice(
             errors["treatment"] = f"{found.name} does not offer {kb.treatments[treatment].name}"
     if errors or found is None:
         return None, errors
-    return Choice(treatment, found, clinic_zone(found.time_zone)), errors
+    return Choice(treatment, found, clinic_zone(found.time_zone), change_notice(found)), errors
 
 
 def parse_slot(text: str, zone: ZoneInfo) -> tuple[datetime, int | None]:
@@ -313,6 +316,7 @@ def confirm_context(kb: KnowledgeBase, proposal: Proposal, slot: str) -> dict[st
         ),
         "slot": slot,
         "reasons": ordered(proposal.advice.reasons),
+        "changes_close": changes_close_in_words(proposal.choice.change_notice),
     }
 
 

@@ -33,11 +33,12 @@ LABELS = {
     "min_notice_minutes": "Minimum notice",
     "horizon_days": "How far ahead",
     "slot_step_minutes": "Slots start every",
+    "change_notice_minutes": "Notice to cancel or move online",
 }
 NOTICES = {"offer": "The treatment is saved.", "policy": "The booking policy is saved."}
 OFFER_FIELDS = ("treatment", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes")
 CHOSEN_FIELDS = ("permission", "room_kind", "device_kind")
-POLICY_FIELDS = ("min_notice_minutes", "horizon_days", "slot_step_minutes")
+POLICY_FIELDS = ("min_notice_minutes", "horizon_days", "slot_step_minutes", "change_notice_minutes")
 
 
 def _page(

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from safewindow.clock import clinic_today
+from safewindow.clock import clinic_today, now_utc
 from safewindow.domain.advice import Severity
+from safewindow.domain.availability import changes_close_in_words
 from safewindow.domain.history import PastVisit
 from safewindow.services.accounts import User
 from safewindow.services.advice import parse_day
@@ -72,6 +73,8 @@ def _visit_page(
         "page": "my-visits",
         "visit": visit,
         "upcoming": upcoming,
+        "changes_open": now_utc() < visit.changes_close,
+        "changes_close": changes_close_in_words(visit.change_notice),
         "reasons": ordered(visit.reasons),
         "overridden": {o.rule for o in visit.overrides},
         "kb": knowledge_base(request),
@@ -99,7 +102,7 @@ async def cancel_visit(request: Request, user: PatientUser, visit_id: RecordId) 
 def _cancel(request: Request, user: User, visit_id: int) -> Response:
     _own_visit(_chart(request, user), visit_id)
     try:
-        cancel(store(request), knowledge_base(request), visit_id=visit_id, actor=user.actor)
+        cancel(store(request), knowledge_base(request), visit_id=visit_id, actor=user.actor, by_patient=True)
     except Refused as refused:
         extra = {"problems": refused.problems, "refusal_title": "We could not cancel this visit"}
         return _visit_page(request, user, visit_id, extra=extra, status=409)
@@ -201,7 +204,9 @@ def _move(request: Request, user: User, visit_id: int, slot: str, from_text: str
     visit = _own_visit(_chart(request, user), visit_id)
     try:
         start, _ = parse_slot(slot, visit.zone)
-        reschedule(store(request), knowledge_base(request), visit_id=visit_id, start=start, actor=user.actor)
+        reschedule(
+            store(request), knowledge_base(request), visit_id=visit_id, start=start, actor=user.actor, by_patient=True
+        )
     except InputError as error:
         return _move_page(request, user, visit_id, from_text, errors={"slot": error.problem}, status=400)
     except Refused as refused:

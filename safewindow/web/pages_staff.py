@@ -153,7 +153,21 @@ def patients(request: Request, user: StaffUser, q: str = "") -> Response:
 
 
 @router.get("/staff/patients/{patient_id}")
-def chart(request: Request, user: StaffUser, patient_id: RecordId, booked: int | None = None) -> Response:
+def chart(
+    request: Request,
+    user: StaffUser,
+    patient_id: RecordId,
+    booked: int | None = None,
+    recorded: int | None = None,
+    unsafe: int = 0,
+) -> Response:
+    return chart_page(request, user, patient_id, {"booked": booked, "recorded": recorded, "unsafe": unsafe})
+
+
+def chart_page(
+    request: Request, user: User, patient_id: int, extra: Mapping[str, object], status: int = 200
+) -> Response:
+    """The chart, with what the last change says (`extra`: a notice, or the problems that refused it)."""
     may_see_patient(user, patient_id)
     kb = knowledge_base(request)
     # The read and its audit entry in one transaction: no chart is shown that was not accounted for (PIPA).
@@ -169,9 +183,12 @@ def chart(request: Request, user: StaffUser, patient_id: RecordId, booked: int |
         "chart": record,
         "kb": kb,
         "full": user.role is Role.PRACTITIONER,
-        "booked": booked,
+        "booked": None,
+        "recorded": None,
+        "unsafe": 0,
+        **extra,
     }
-    return render(request, "staff_chart.html", context, user=user)
+    return render(request, "staff_chart.html", context, user=user, status=status)
 
 
 def patient_name(session: Session, patient_id: int) -> str:

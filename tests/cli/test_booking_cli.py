@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 import safewindow  # noqa: F401  (pins zoneinfo to the tzdata package)
+from safewindow.store.database import make_engine, make_session_factory
 from tests.cli.clinic_cli import TODAY, ok, run
+from tests.visits import begun_visit
 
 
 def weekday_after(days: int, weekday: int = 2) -> date:
@@ -174,3 +176,30 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(env: dict[str, str],
     assert result.stderr.startswith(message), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert ok(env, "patients") == before
+
+
+def _begun_visit(env: dict[str, str]) -> int:
+    """A botox visit that began in the last days, on the commands' database."""
+    sessions = make_session_factory(make_engine(env["SAFEWINDOW_DATABASE_URL"]))
+    patient = ok(env, "patients", "add", "--name", "Came Or Not", "--birth-date", "1990-01-01")["id"]
+    return begun_visit(sessions, patient)
+
+
+def test_outcome_records_what_happened_at_a_visit_that_has_begun(env: dict[str, str]) -> None:
+    visit = str(_begun_visit(env))
+    assert ok(env, "outcome", visit, "no-show") == {
+        "id": int(visit),
+        "status": "no-show",
+        "was": "booked",
+        "unsafe": [],
+    }
+    said = run(env, "outcome", visit, "completed")
+    assert said.returncode == 0 and f"completed visit {visit} (was no-show)" in said.stdout
+    wrong = run(env, "outcome", visit, "maybe")
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr and "maybe" in wrong.stderr
+    unknown = run(env, "outcome", "999999", "completed")
+    assert unknown.returncode == 2 and "no visit 999999" in unknown.stderr + unknown.stdout
+    patient = ok(env, "patients", "add", "--name", "Not Yet", "--birth-date", "1990-01-01")["id"]
+    future = ok(env, *book_botox(patient, weekday_after(7)))["id"]
+    early = run(env, "outcome", str(future), "completed", "--json")
+    assert early.returncode == 3 and json.loads(early.stdout)["reasons"][0]["code"] == "visit-not-begun"

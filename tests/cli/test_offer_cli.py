@@ -143,12 +143,23 @@ def test_bad_offer_input_exits_2_naming_the_option(env: dict[str, str], args: tu
 
 def test_the_booking_policy_is_read_and_replaced(env: dict[str, str]) -> None:
     policy = ("booking-policy", "--clinic", SUMAS)
-    assert ok(env, *policy) == {"min_notice_minutes": 240, "horizon_days": 120, "slot_step_minutes": 15}
+    assert ok(env, *policy) == {
+        "min_notice_minutes": 240,
+        "horizon_days": 120,
+        "slot_step_minutes": 15,
+        "change_notice_minutes": 1440,
+    }
     said = run(env, *policy)
     assert said.returncode == 0 and "240 minutes" in said.stdout and "120 days" in said.stdout
+    assert "until 1440 minutes before it" in said.stdout
 
-    new = ("--notice-minutes", "60", "--horizon-days", "30", "--step-minutes", "10")
-    assert ok(env, *policy, *new) == {"min_notice_minutes": 60, "horizon_days": 30, "slot_step_minutes": 10}
+    new = ("--notice-minutes", "60", "--horizon-days", "30", "--step-minutes", "10", "--change-notice-minutes", "0")
+    assert ok(env, *policy, *new) == {
+        "min_notice_minutes": 60,
+        "horizon_days": 30,
+        "slot_step_minutes": 10,
+        "change_notice_minutes": 0,
+    }
     assert ok(env, *policy)["slot_step_minutes"] == 10
     [(_, detail)] = audited(env, "clinic.booking-policy-changed", SUMAS)
     assert (detail["before"]["horizon_days"], detail["after"]["horizon_days"]) == (120, 30)
@@ -157,11 +168,20 @@ def test_the_booking_policy_is_read_and_replaced(env: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("args", "options"),
     [
-        (("--step-minutes", "15"), ["--notice-minutes", "--horizon-days"]),
-        (("--notice-minutes", "60", "--horizon-days", "30"), ["--step-minutes"]),
+        (("--step-minutes", "15"), ["--notice-minutes", "--horizon-days", "--change-notice-minutes"]),
+        (("--notice-minutes", "60", "--horizon-days", "30"), ["--step-minutes", "--change-notice-minutes"]),
         (
-            ("--notice-minutes", "-1", "--horizon-days", "0", "--step-minutes", "7"),
-            ["--notice-minutes", "--horizon-days", "--step-minutes"],
+            (
+                "--notice-minutes",
+                "-1",
+                "--horizon-days",
+                "0",
+                "--step-minutes",
+                "7",
+                "--change-notice-minutes",
+                "20161",
+            ),
+            ["--notice-minutes", "--horizon-days", "--step-minutes", "--change-notice-minutes"],
         ),
     ],
 )
@@ -173,7 +193,7 @@ def test_a_bad_policy_exits_2_naming_each_option(
 
 
 def test_a_step_that_does_not_divide_an_hour_is_refused(env: dict[str, str]) -> None:
-    args = ("--notice-minutes", "60", "--horizon-days", "30", "--step-minutes", "7")
+    args = ("--notice-minutes", "60", "--horizon-days", "30", "--step-minutes", "7", "--change-notice-minutes", "0")
     [line] = refused(env, "booking-policy", "--clinic", MILL_LAKE, *args)
     assert line == "error: --step-minutes: must be one of 5, 10, 15, 20, 30, 60 minutes"
 
@@ -184,7 +204,19 @@ def test_a_step_that_does_not_divide_an_hour_is_refused(env: dict[str, str]) -> 
         ("offers", "--clinic", "9"),
         ("offer", "dermaplaning", "--clinic", "9", "--duration", "30"),
         ("booking-policy", "--clinic", "9"),
-        ("booking-policy", "--clinic", "9", "--notice-minutes", "60", "--horizon-days", "30", "--step-minutes", "15"),
+        (
+            "booking-policy",
+            "--clinic",
+            "9",
+            "--notice-minutes",
+            "60",
+            "--horizon-days",
+            "30",
+            "--step-minutes",
+            "15",
+            "--change-notice-minutes",
+            "0",
+        ),
     ],
 )
 def test_an_unknown_clinic_exits_2(env: dict[str, str], args: tuple[str, ...]) -> None:

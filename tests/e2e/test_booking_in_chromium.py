@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.services.catalogue import FINAL_WORD
 from safewindow.services.demo_accounts import DEMO_PASSWORD
+from safewindow.services.offers import Policy, set_booking_policy
 from safewindow.web.app import create_app
 from safewindow.web.settings import WebSettings
 from tests.e2e.conftest import DESKTOP, PHONE, serve_app
+from tests.visits import first_free_visit
 from tests.web.test_pages_support import consecutive_bookable_days, demo_store, new_patient, today
 
 pytestmark = pytest.mark.browser
@@ -159,3 +161,22 @@ def test_a_new_patient_signs_up_answers_the_questions_and_is_told_why_not(page: 
     expect(answer.locator(".reasons")).to_contain_text("hard rule: no override")
     expect(answer.locator(".slot")).to_have_count(0)
     shot(page, screenshots, "book-not-advised")
+
+
+def test_inside_the_clinics_notice_a_patient_is_given_its_number_instead_of_the_buttons(
+    page: Page, screenshots: Path, sessions: sessionmaker[Session]
+) -> None:
+    mill_lake = 3  # no other test here books there: its policy is this test's own
+    set_booking_policy(sessions, clinic_id=mill_lake, policy=Policy(60, 60, 15, 14 * 24 * 60), actor="test")
+    email = f"late-{width(page)}@example.com"
+    visit = first_free_visit(sessions, new_patient(sessions, email), clinic_id=mill_lake)
+
+    page.goto("/sign-in")
+    sign_in_here(page, email)
+    page.goto(f"/my/visits/{visit.id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Light chemical peel")
+    change = page.get_by_role("region", name="Change this visit")
+    expect(change).to_contain_text("Mill Lake Medispa takes changes online until 14 days before it begins")
+    expect(change.get_by_role("button")).to_have_count(0)
+    expect(change.get_by_role("link", name="604-555-0102")).to_have_attribute("href", "tel:6045550102")
+    shot(page, screenshots, "visit-inside-change-notice")

@@ -34,6 +34,7 @@ from safewindow.services.notifications import (
     write_mail_for_changes,
     write_visit_mail,
 )
+from safewindow.services.offers import Policy, set_booking_policy
 from safewindow.store import models
 from safewindow.store.outbox_models import CalendarFeed, OutboxMessage, OwnerKind, VisitChange
 from safewindow.store.unit_of_work import UnitOfWork
@@ -128,6 +129,8 @@ def test_a_booking_writes_the_confirmation_reminders_and_aftercare(
     assert event.start == utc(2026, 12, 1, 17, 0) and event.uid == f"visit-{visit}@safewindow"
     assert "Tuesday 1 December 2026 at 10:00" in confirmation.body
     assert "Botox" not in confirmation.subject  # subjects show on lock screens: no treatment in them
+    assert "To cancel or move it, sign in and open My visits, or contact the clinic." in confirmation.body
+    assert confirmation.body.rstrip().endswith("Telephone 604-555-0100")
 
     for aftercare in rows[3:]:
         assert aftercare.body.rstrip().endswith(FINAL_WORD)
@@ -135,6 +138,19 @@ def test_a_booking_writes_the_confirmation_reminders_and_aftercare(
         assert "Call the clinic now if you notice any of these (or 911 where it says so):" in aftercare.body
         assert "call 911" in aftercare.body  # botulinum toxin's urgent sign
     assert "Stay upright" in rows[3].body
+
+
+def test_the_confirmation_gives_the_clinics_notice_for_changes_made_online(
+    sessions: sessionmaker[Session], asha: Callable[..., int]
+) -> None:
+    set_booking_policy(sessions, clinic_id=1, policy=Policy(120, 90, 15, 48 * 60), actor="admin")
+    visit = booked(sessions, asha(), "botox", "2026-12-01T10:00")
+    confirmation = pending(sessions, visit_id=visit)[0]
+    assert confirmation.kind == "visit-booked"
+    assert (
+        "To cancel or move it, sign in and open My visits until 48 hours before it begins; "
+        "after that, please call the clinic." in confirmation.body
+    )
 
 
 def test_filler_aftercare_says_to_call_the_clinic_or_emergency_services(

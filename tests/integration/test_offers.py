@@ -162,7 +162,7 @@ def test_another_clinic_or_none_is_not_found(sessions: sessionmaker[Session], kb
     with pytest.raises(NotFound):
         set_offer(sessions, kb, clinic_id=999, offer=_botox(sessions, kb), actor="admin")
     with pytest.raises(NotFound):
-        set_booking_policy(sessions, clinic_id=999, policy=Policy(60, 30, 15), actor="admin")
+        set_booking_policy(sessions, clinic_id=999, policy=Policy(60, 30, 15, 0), actor="admin")
 
 
 def test_the_booking_policy_governs_notice_horizon_and_the_slot_grid(
@@ -171,7 +171,7 @@ def test_the_booking_policy_governs_notice_horizon_and_the_slot_grid(
     with UnitOfWork(sessions) as uow:
         was = booking_policy(uow.session, CLINIC)
     soon = _first_slot(sessions, kb)
-    set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(3 * 24 * 60, 7, 30), actor="admin")
+    set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(3 * 24 * 60, 7, 30, 1440), actor="admin")
 
     with pytest.raises(Refused) as refused:
         _book(sessions, kb, new_patient(), soon)
@@ -185,7 +185,12 @@ def test_the_booking_policy_governs_notice_horizon_and_the_slot_grid(
     (entry,) = _audit(sessions, "clinic.booking-policy-changed")
     assert entry.detail == {
         "before": was.as_dict(),
-        "after": {"min_notice_minutes": 4320, "horizon_days": 7, "slot_step_minutes": 30},
+        "after": {
+            "min_notice_minutes": 4320,
+            "horizon_days": 7,
+            "slot_step_minutes": 30,
+            "change_notice_minutes": 1440,
+        },
     }
 
 
@@ -193,8 +198,13 @@ def test_a_refused_policy_names_every_field_and_writes_nothing(sessions: session
     with UnitOfWork(sessions) as uow:
         was = booking_policy(uow.session, CLINIC)
     with pytest.raises(FieldProblems) as refused:
-        set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(-1, 0, 7), actor="admin")
-    assert [f for f, _ in refused.value.problems] == ["min_notice_minutes", "horizon_days", "slot_step_minutes"]
+        set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(-1, 0, 7, 20_161), actor="admin")
+    assert [f for f, _ in refused.value.problems] == [
+        "min_notice_minutes",
+        "horizon_days",
+        "slot_step_minutes",
+        "change_notice_minutes",
+    ]
     with UnitOfWork(sessions) as uow:
         assert booking_policy(uow.session, CLINIC) == was
         assert not uow.session.scalar(
@@ -210,10 +220,12 @@ def test_a_clinic_without_a_policy_reads_the_defaults_and_may_set_one(sessions: 
         uow.session.delete(policy)
         uow.commit()
     with UnitOfWork(sessions) as uow:
-        assert booking_policy(uow.session, CLINIC) == Policy(120, 90, 15)
-    assert set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(60, 30, 10), actor="a") == Policy(60, 30, 10)
+        assert booking_policy(uow.session, CLINIC) == Policy(120, 90, 15, 0)
+    assert set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(60, 30, 10, 60), actor="a") == Policy(
+        60, 30, 10, 60
+    )
     with UnitOfWork(sessions) as uow:
-        assert booking_policy(uow.session, CLINIC) == Policy(60, 30, 10)
+        assert booking_policy(uow.session, CLINIC) == Policy(60, 30, 10, 60)
 
 
 def test_a_time_nobody_may_take_is_explained_by_whoever_came_nearest(
@@ -222,7 +234,7 @@ def test_a_time_nobody_may_take_is_explained_by_whoever_came_nearest(
     """Booked with no practitioner named, at a time only someone working then could take but for the notice:
     the reason is the notice, not that the first practitioner by id does not work then."""
     start, _ = _first_slot(sessions, kb)
-    set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(3 * 24 * 60, 90, 15), actor="admin")
+    set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(3 * 24 * 60, 90, 15, 0), actor="admin")
     with pytest.raises(Refused) as refused:
         book(
             sessions, kb, patient_id=new_patient(), treatment="botox", clinic_id=CLINIC, start=start, actor="t", now=NOW

@@ -33,7 +33,12 @@ def test_what_the_clinic_offers_is_public_with_what_each_needs(demo: Demo) -> No
         "device_kind": "laser",
         "active": True,
     }
-    assert demo.ok("GET", POLICY) == {"min_notice_minutes": 120, "horizon_days": 90, "slot_step_minutes": 15}
+    assert demo.ok("GET", POLICY) == {
+        "min_notice_minutes": 120,
+        "horizon_days": 90,
+        "slot_step_minutes": 15,
+        "change_notice_minutes": 0,
+    }
     assert demo.call("GET", "/api/v1/clinics/99/treatments").status_code == 404
 
 
@@ -63,13 +68,21 @@ def test_a_refused_change_is_422_naming_every_field(demo: Demo) -> None:
 
 def test_the_policy_is_replaced_and_a_bad_one_named_field_by_field(demo: Demo) -> None:
     bad = demo.call(
-        "PUT", POLICY, "clinic admin", json={"min_notice_minutes": 99_999, "horizon_days": 0, "slot_step_minutes": 7}
+        "PUT",
+        POLICY,
+        "clinic admin",
+        json={"min_notice_minutes": 99_999, "horizon_days": 0, "slot_step_minutes": 7, "change_notice_minutes": 20_161},
     )
     assert bad.status_code == 422
-    assert [p["field"] for p in bad.json()["detail"]] == ["min_notice_minutes", "horizon_days", "slot_step_minutes"]
+    assert [p["field"] for p in bad.json()["detail"]] == [
+        "min_notice_minutes",
+        "horizon_days",
+        "slot_step_minutes",
+        "change_notice_minutes",
+    ]
     missing = demo.call("PUT", POLICY, "clinic admin", json={"horizon_days": 30})
     assert missing.status_code == 422 and "min_notice_minutes" in missing.text
-    new = {"min_notice_minutes": 60, "horizon_days": 30, "slot_step_minutes": 20}
+    new = {"min_notice_minutes": 60, "horizon_days": 30, "slot_step_minutes": 20, "change_notice_minutes": 1440}
     assert demo.ok("PUT", POLICY, "clinic admin", json=new) == new
     assert demo.ok("GET", POLICY) == new
     starts = demo.ok("GET", f"/api/v1/clinics/{CLINIC}/slots", params={"treatment": "botox", "limit": 30})

@@ -12,6 +12,7 @@ import pytest
 
 from safewindow.store import models
 from safewindow.web.api_visits import BookedOut, Refusals
+from tests.visits import begun_visit
 from tests.web.test_api_demo import CLINIC, PHYSICIAN, SIMRAN, TODAY, Demo, next_weekday, open_demo
 
 
@@ -239,3 +240,23 @@ def test_unknown_visits_are_404(demo: Demo) -> None:
         response = demo.call(method, path, "clinic admin")
         assert response.status_code == 404, path
         assert response.json() == {"detail": [{"field": "visit", "problem": "no visit 999999"}]}
+
+
+def test_staff_record_what_happened_at_a_visit_and_a_patient_may_not(demo: Demo) -> None:
+    visit = begun_visit(demo.sessions, demo.new_patient(name="Came Or Not"))
+    path = f"/api/v1/visits/{visit}/outcome"
+    assert demo.call("POST", path, "patient", json={"outcome": "completed"}).status_code == 403
+    bad = demo.call("POST", path, "front desk", json={"outcome": "maybe"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "outcome"
+    missed = demo.ok("POST", path, "front desk", json={"outcome": "no-show"})
+    assert missed == {"id": visit, "status": "no-show", "was": "booked", "unsafe": []}
+    corrected = demo.ok("POST", path, "practitioner", json={"outcome": "completed"})
+    assert (corrected["status"], corrected["was"]) == ("completed", "no-show")
+    assert demo.ok("GET", f"/api/v1/visits/{visit}", "front desk")["status"] == "completed"
+
+    future = demo.book(SIMRAN)
+    early = demo.call("POST", f"/api/v1/visits/{future}/outcome", "front desk", json={"outcome": "completed"})
+    assert early.status_code == 409 and early.json()["detail"][0]["field"] == "visit-not-begun"
+    assert (
+        demo.call("POST", "/api/v1/visits/999999/outcome", "front desk", json={"outcome": "no-show"}).status_code == 404
+    )

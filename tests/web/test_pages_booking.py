@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.knowledge.loader import default_knowledge_base
-from safewindow.services.booking import book
 from safewindow.services.catalogue import FINAL_WORD
 from safewindow.services.slots import find_slots_for
 from safewindow.store import models
+from tests.visits import first_free_visit
 from tests.web.test_pages_support import (
     CLINIC,
     PATIENT,
@@ -149,18 +149,7 @@ def test_a_blocked_patient_sees_why_and_a_refused_booking_lists_every_reason(
 
 
 def _booked_visit(sessions: sessionmaker[Session], patient_id: int) -> models.Visit:
-    kb = default_knowledge_base()
-    free = find_slots_for(sessions, kb, treatment="chemical-peel-light", clinic_id=CLINIC, limit=1)[0].slot
-    return book(
-        sessions,
-        kb,
-        patient_id=patient_id,
-        treatment="chemical-peel-light",
-        clinic_id=CLINIC,
-        start=free.start,
-        practitioner_id=int(free.practitioner_id),
-        actor="test",
-    ).visit
+    return first_free_visit(sessions, patient_id, clinic_id=CLINIC)
 
 
 def test_a_patient_moves_and_cancels_their_visit(client: TestClient, sessions: sessionmaker[Session]) -> None:

@@ -130,13 +130,25 @@ def test_a_bad_treatment_is_a_message_beside_its_field_and_nothing_is_written(
 def test_the_booking_policy_is_saved_audited_and_refused_beside_its_field(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
-    policy = {"min_notice_minutes": "1440", "horizon_days": "60", "slot_step_minutes": "30"}
+    policy = {
+        "min_notice_minutes": "1440",
+        "horizon_days": "60",
+        "slot_step_minutes": "30",
+        "change_notice_minutes": "2880",
+    }
     bad = client.post(
         f"{PAGE}/policy",
-        data={**policy, "horizon_days": "0", "slot_step_minutes": "7", "csrf_token": csrf(client, PAGE)},
+        data={
+            **policy,
+            "horizon_days": "0",
+            "slot_step_minutes": "7",
+            "change_notice_minutes": "20161",
+            "csrf_token": csrf(client, PAGE),
+        },
     )
     assert bad.status_code == 400
     assert 'id="horizon_days-error"' in bad.text and 'id="slot_step_minutes-error"' in bad.text
+    assert 'id="change_notice_minutes-error"' in bad.text
     assert 'value="1440"' in bad.text  # what was typed stays
     assert audited(sessions, "clinic.booking-policy-changed") == 0
     sent = client.post(f"{PAGE}/policy", data={**policy, "csrf_token": csrf(client, PAGE)}, follow_redirects=False)
@@ -145,7 +157,13 @@ def test_the_booking_policy_is_saved_audited_and_refused_beside_its_field(
     assert audited(sessions, "clinic.booking-policy-changed") == 1
     with sessions() as session:
         row = session.get(models.BookingPolicy, CLINIC)
-        assert row is not None and (row.min_notice_minutes, row.horizon_days, row.slot_step_minutes) == (1440, 60, 30)
+        assert row is not None
+        assert (row.min_notice_minutes, row.horizon_days, row.slot_step_minutes, row.change_notice_minutes) == (
+            1440,
+            60,
+            30,
+            2880,
+        )
     starts = client.get(f"/api/v1/clinics/{CLINIC}/slots", params={"treatment": "botox", "limit": 50}).json()
     assert starts and all(s["start"][14:16] in ("00", "30") for s in starts)
 

@@ -15,7 +15,7 @@ from itertools import count
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from safewindow.services.admin import add_closure
 from safewindow.services.demo_accounts import DEMO_PASSWORD
@@ -74,6 +74,7 @@ POST   /visits(override_reason)                                                 
 GET    /visits/{visit_id}                                                              401  200  404  200  200  200  200
 POST   /visits/{visit_id}/reschedule                                                   401  200  404  200  200  200  200
 POST   /visits/{visit_id}/cancel                                                       401  200  404  200  200  200  200
+POST   /visits/{visit_id}/outcome                                                      401  403  403  200  200  200  200
 GET    /visits/{visit_id}/overrides                                                    401  403  403  403  200  200  200
 GET    /overrides                                                                      401  403  403  403  200  200  200
 GET    /audit                                                                          401  403  403  403  403  403  200
@@ -184,6 +185,18 @@ def _override(world: World) -> Call:
     return Call("/api/v1/visits", json={**body, "override_reason": "travelling; risks discussed"})
 
 
+def _outcome(world: World) -> Call:
+    """The patient's visit that has happened (the demo's), recorded again as completed: it stays as it is."""
+    with UnitOfWork(world.demo.sessions) as uow:
+        done = uow.session.scalars(
+            select(models.Visit.id).where(
+                models.Visit.patient_id == SIMRAN, models.Visit.status == models.VisitStatus.COMPLETED
+            )
+        ).first()
+    assert done is not None, "the demo patient has a completed visit"
+    return Call(f"/api/v1/visits/{done}/outcome", json={"outcome": "completed"})
+
+
 def _reschedule(world: World) -> Call:
     visit = world.demo.book(SIMRAN, practitioner=PHYSICIAN)
     at = world.demo.free_slot("chemical-peel-light", patient=SIMRAN, practitioner=PHYSICIAN)
@@ -247,6 +260,7 @@ ARRANGE: dict[str, Callable[[World, str], Call]] = {
     "GET /api/v1/visits/{visit_id}": lambda w, who: Call(f"/api/v1/visits/{w.visit}"),
     "/api/v1/visits/{visit_id}/reschedule": lambda w, who: _reschedule(w),
     "/api/v1/visits/{visit_id}/cancel": lambda w, who: Call(f"/api/v1/visits/{w.demo.book(SIMRAN)}/cancel"),
+    "/api/v1/visits/{visit_id}/outcome": lambda w, who: _outcome(w),
     "/api/v1/visits/{visit_id}/overrides": lambda w, who: Call(f"/api/v1/visits/{w.visit}/overrides"),
 }
 
