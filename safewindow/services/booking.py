@@ -38,6 +38,7 @@ from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.clinic_setup import clinic_setup, permissions_of
 from safewindow.services.clinic_view import ClinicView, diary_of, load_patient, lock_and_load
 from safewindow.services.errors import InputError, NotFound
+from safewindow.services.local_time import short_local
 from safewindow.services.notifications import record_visit_change
 from safewindow.store import models
 from safewindow.store.conflicts import overlapping_resource
@@ -339,7 +340,7 @@ def _late_change(session: Session, visit: models.Visit, now: datetime, *, by_pat
         return False
     if by_patient:
         clinic = visit.clinic
-        begins = visit.start_at.astimezone(clinic_zone(clinic.time_zone)).strftime("%a %-d %b at %H:%M")
+        begins = short_local(visit.start_at, clinic.time_zone)
         call = f"call {clinic.name} at {clinic.phone}" if clinic.phone else f"contact {clinic.name}"
         raise Refused(
             [

@@ -1,10 +1,11 @@
-"""Times as people give them: wall-clock times in the clinic's zone, turned into UTC instants."""
+"""Times as people give them and read them: wall-clock times in the clinic's zone, to and from UTC instants."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from safewindow.clock import clinic_zone
 from safewindow.services.advice import FIRST_DAY, LAST_DAY
 from safewindow.services.errors import InputError
 
@@ -23,3 +24,8 @@ def parse_local_time(text: str, zone: ZoneInfo, field: str = "at") -> datetime:
     if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
         raise InputError(field, f"{text} does not exist in {zone.key}: the clocks skipped that hour")
     return local.astimezone(UTC)
+
+
+def short_local(instant: datetime, zone_name: str) -> str:
+    """The instant as the clinic's wall clock shows it, briefly: "Tue 1 Dec at 10:00"."""
+    return instant.astimezone(clinic_zone(zone_name)).strftime("%a %-d %b at %H:%M")

@@ -21,6 +21,7 @@ from safewindow.domain.history import clinic_day
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.booking import Problem, Refused, audit_visit, dependents, lock_visit, write_visit
+from safewindow.services.local_time import short_local
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 
@@ -64,7 +65,7 @@ def record_outcome(
             raise Refused([Problem("visit-cancelled", f"Visit {visit_id} was cancelled: it has no outcome.")])
         zone = clinic_zone(visit.clinic.time_zone)
         if visit.start_at > now:
-            begins = visit.start_at.astimezone(zone).strftime("%a %-d %b at %H:%M")
+            begins = short_local(visit.start_at, visit.clinic.time_zone)
             raise Refused(
                 [Problem("visit-not-begun", f"Visit {visit_id} begins on {begins}: record what happened once it has.")]
             )
