@@ -86,9 +86,17 @@ class Practitioner:
     hours: Mapping[str, WeeklyHours]  # clinic id -> working hours there
     time_off: BusyTimes = NOT_BUSY
     busy: BusyTimes = NOT_BUSY  # active visits at every clinic: one person, one place
+    # What they may do only on an authorized prescriber's client-specific order for the patient (a registered
+    # nurse's injections in BC); `qualifications` holds what they may do in their own right.
+    on_order: frozenset[str] = frozenset()
 
     def qualified_for(self, treatment: OfferedTreatment) -> bool:
+        """In their own right: they may do it for anyone, and override its soft rules."""
         return not treatment.qualifications or not self.qualifications.isdisjoint(treatment.qualifications)
+
+    def needs_order_for(self, treatment: OfferedTreatment) -> bool:
+        """They may do it only for a patient with a prescriber's order for it."""
+        return not self.qualified_for(treatment) and not self.on_order.isdisjoint(treatment.qualifications)
 
 
 def working_times(hours: WeeklyHours, day: ClinicDay, open_times: list[Interval]) -> list[Interval]:

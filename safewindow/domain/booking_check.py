@@ -4,7 +4,7 @@ slot finder offers slots by. The booking service calls it, then the advisor, ins
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from safewindow.domain.availability import (
@@ -28,6 +28,7 @@ class Refused(StrEnum):
     OUTSIDE_OPENING_HOURS = "outside-opening-hours"
     CLINIC_CLOSURE = "clinic-closure"
     NOT_QUALIFIED = "practitioner-not-qualified"
+    NEEDS_ORDER = "practitioner-needs-order"  # gives it only on a prescriber's order, and none covers the day
     NOT_WORKING = "practitioner-not-working"
     PRACTITIONER_OFF = "practitioner-off"
     PRACTITIONER_BUSY = "practitioner-busy"
@@ -63,13 +64,15 @@ def check_booking(
     room_id: str | None = None,
     device_id: str | None = None,
     patient_busy: BusyTimes = NOT_BUSY,
+    order_until: date | None = None,
 ) -> list[Refusal]:
     """Every refusal; an empty list means the time is free by everything the domain knows (the store's
-    constraint still decides a race). The patient's timing rules are the advisor's to check, not this."""
+    constraint still decides a race). The patient's timing rules are the advisor's to check, not this.
+    `order_until`: the last day the patient's prescriber's orders for the treatment cover, if any."""
     if start.tzinfo is None or now.tzinfo is None:
         raise ValueError("start and now must be timezone-aware")
     visit = _Visit(clinic, treatment, start.astimezone(UTC))
-    refusals = _timing(visit, policy, now) + _clinic_hours(visit) + _practitioner(visit, practitioner)
+    refusals = _timing(visit, policy, now) + _clinic_hours(visit) + _practitioner(visit, practitioner, order_until)
     refusals += _room(visit, room_id) + _device(visit, device_id, room_id)
     if not patient_busy.is_free(visit.start, visit.end):
         refusals.append(Refusal(Refused.PATIENT_BUSY, f"The patient is already booked during {visit.when}."))
@@ -133,9 +136,19 @@ def _clinic_hours(visit: _Visit) -> list[Refusal]:
     return refusals
 
 
-def _practitioner(visit: _Visit, practitioner: Practitioner) -> list[Refusal]:
+def _practitioner(visit: _Visit, practitioner: Practitioner, order_until: date | None) -> list[Refusal]:
     who, treatment, refusals = practitioner.name, visit.treatment, []
-    if not practitioner.qualified_for(treatment):
+    if practitioner.needs_order_for(treatment):
+        if order_until is None or order_until < visit.day.day:
+            covers = "the patient has none" if order_until is None else f"the patient's covers visits to {order_until}"
+            refusals.append(
+                Refusal(
+                    Refused.NEEDS_ORDER,
+                    f"{who} gives {treatment.slug} only on an authorized prescriber's order for the patient, and "
+                    f"{covers}.",
+                )
+            )
+    elif not practitioner.qualified_for(treatment):
         needed = " or ".join(sorted(treatment.qualifications))
         refusals.append(
             Refusal(Refused.NOT_QUALIFIED, f"{who} is not qualified for {treatment.slug} (it needs {needed}).")

@@ -11,8 +11,8 @@ once per day. The store still has the last word: a slot is an offer, not a hold.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from itertools import islice
@@ -43,19 +43,22 @@ class Fit(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Patient:
     """What the finder needs to know of the patient: visits done and booked (on their clinic-zone days),
-    personal factor ids, the treated area, and when they are already booked."""
+    personal factor ids, the treated area, when they are already booked, and the last day each treatment a
+    prescriber has ordered for them is covered (practitioners who give it only on an order offer it until then)."""
 
     history: tuple[PastVisit, ...] = ()
     factors: tuple[str, ...] = ()
     area: str = DEFAULT_AREA
     busy: BusyTimes = NOT_BUSY
+    orders: Mapping[str, date] = field(default_factory=dict)  # treatment slug -> last day covered
 
 
 @dataclass(frozen=True, slots=True)
 class SlotRequest:
     clinic: Clinic
     treatment: OfferedTreatment
-    practitioners: tuple[Practitioner, ...]  # everyone who might do it; the unqualified are skipped
+    practitioners: tuple[Practitioner, ...]  # everyone who might do it; the unqualified are skipped, and
+    # those who give it only on a prescriber's order are kept for the days the patient's order covers
     now: datetime
     policy: BookingPolicy = DEFAULT_POLICY
     limit: int = 10
@@ -101,11 +104,15 @@ def _slots(request: SlotRequest) -> Iterator[Slot]:
     staff = [
         (p, p.hours[clinic.id])
         for p in request.practitioners
-        if clinic.id in p.hours
-        and p.qualified_for(treatment)
-        and (request.practitioner_id is None or p.id == request.practitioner_id)
+        if clinic.id in p.hours and (request.practitioner_id is None or p.id == request.practitioner_id)
     ]
-    on_weekday = [[(p, hours) for p, hours in staff if hours.days[weekday]] for weekday in range(7)]
+    own = [(p, hours) for p, hours in staff if p.qualified_for(treatment)]
+    on_order = [(p, hours) for p, hours in staff if p.needs_order_for(treatment)]
+    order_until = request.patient.orders.get(treatment.slug) if request.patient is not None else None
+    if order_until is None:
+        on_order = []
+    on_weekday = [[(p, hours) for p, hours in own if hours.days[weekday]] for weekday in range(7)]
+    ordered_on_weekday = [[(p, hours) for p, hours in on_order if hours.days[weekday]] for weekday in range(7)]
     today = clinic_day(request.now, clinic.zone)
     earliest = request.now + policy.minimum_notice
     day = max(today, clinic_day(earliest, clinic.zone), request.first_day or today)
@@ -114,6 +121,8 @@ def _slots(request: SlotRequest) -> Iterator[Slot]:
         last = min(last, request.last_day)
     while day <= last:
         here = on_weekday[day.weekday()]
+        if order_until is not None and day <= order_until and ordered_on_weekday[day.weekday()]:
+            here = here + ordered_on_weekday[day.weekday()]
         if not here or day in clinic.closures.dates:
             day += timedelta(days=1)
             continue

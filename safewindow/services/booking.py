@@ -31,9 +31,10 @@ from safewindow.domain.availability import (
 from safewindow.domain.booking_check import Refusal, check_booking
 from safewindow.domain.booking_check import Refused as Code
 from safewindow.domain.history import clinic_day
-from safewindow.domain.intervals import BusyTimes, Interval
+from safewindow.domain.intervals import Interval
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.rules import Kind
+from safewindow.domain.slots import Patient
 from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.clinic_setup import clinic_setup, permissions_of
 from safewindow.services.clinic_view import ClinicView, diary_of, load_patient, lock_and_load
@@ -102,16 +103,18 @@ def _pick(
     offered: OfferedTreatment,
     start: datetime,
     practitioner_id: int | None,
-    patient_busy: BusyTimes,
+    patient: Patient,
     now: datetime,
 ) -> tuple[Practitioner, Equipment, list[Problem]]:
     """The named practitioner, or the first one free then (by id); with the room and device the visit takes.
-    When nobody is, the reasons are those of whoever came nearest (fewest reasons; the first by id on a tie):
-    they explain the time, where the first practitioner's might only say that they do not work then."""
+    Those who give the treatment only on a prescriber's order are candidates too: the check says whether the
+    patient's order covers the day. When nobody is free, the reasons are those of whoever came nearest (fewest
+    reasons; the first by id on a tie): they explain the time, where the first practitioner's might only say
+    that they do not work then."""
     candidates = (
         [view.practitioner(str(practitioner_id))]
         if practitioner_id is not None
-        else [p for p in view.practitioners if p.qualified_for(offered)]
+        else [p for p in view.practitioners if p.qualified_for(offered) or p.needs_order_for(offered)]
     )
     if not candidates:
         raise Refused([Problem("no-qualified-practitioner", f"Nobody at {view.name} may do {offered.slug}.")])
@@ -127,7 +130,8 @@ def _pick(
             policy=view.policy,
             room_id=equipment.room.id if equipment and equipment.room else None,
             device_id=equipment.device.id if equipment and equipment.device else None,
-            patient_busy=patient_busy,
+            patient_busy=patient.busy,
+            order_until=patient.orders.get(offered.slug),
         )
         if equipment is None and (offered.room_kind or offered.device_kind):
             refusals = [*refusals, *_no_equipment(offered, refusals)]
@@ -241,7 +245,7 @@ def book(
         setup, view = lock_and_load(session, clinic_id, Interval(start - AROUND, start + AROUND))
         kb = setup.knowledge(kb)  # the clinic's own rule adjustments, on every channel
         offered = view.treatment(treatment, kb)
-        practitioner, equipment, problems = _pick(view, offered, start, practitioner_id, person.busy, now)
+        practitioner, equipment, problems = _pick(view, offered, start, practitioner_id, person, now)
         advice = advise(
             kb,
             treatment,
@@ -378,7 +382,7 @@ def reschedule(
         setup, view = lock_and_load(session, visit.clinic_id, window, ignore_visit=visit.id)
         kb = setup.knowledge(kb)
         offered = view.treatment(visit.treatment_slug, kb)
-        _, equipment, problems = _pick(view, offered, start, visit.practitioner_id, person.busy, now)
+        _, equipment, problems = _pick(view, offered, start, visit.practitioner_id, person, now)
         today, day = clinic_day(now, view.zone), clinic_day(start, view.zone)
         advice = advise(kb, visit.treatment_slug, person.history, person.factors, today=today, on=day, area=visit.area)
         blocks = [r for r in advice.reasons if r.severity is Severity.BLOCK]

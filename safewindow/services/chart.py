@@ -24,6 +24,7 @@ from safewindow.services.advice import check_factors
 from safewindow.services.clinic_view import load_patient
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.offers import change_notice
+from safewindow.services.orders import Order, orders_of, uncovered_visits
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 
@@ -73,6 +74,7 @@ class ChartVisit:
     clinic_phone: str | None = None
     begun: bool = False  # what happened may be recorded (completed or no-show) once it has begun
     change_notice: timedelta = timedelta(0)  # the patient may cancel or move it online until this long before
+    uncovered: str | None = None  # upcoming: its practitioner gives it only on a prescriber's order, and none covers it
 
     @property
     def changes_close(self) -> datetime:
@@ -91,6 +93,7 @@ class Chart:
     prior: tuple[ChartPrior, ...]
     past: tuple[ChartVisit, ...]  # newest first
     upcoming: tuple[ChartVisit, ...]  # soonest first
+    orders: tuple[Order, ...] = ()  # prescribers' client-specific orders, newest first, revoked ones too
 
     @property
     def active_factors(self) -> frozenset[str]:
@@ -132,6 +135,14 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
     history = [PastVisit(p.treatment, p.day, p.area) for p in prior]
     holding = [v for v in visits if v.status in models.ACTIVE_STATUSES]
 
+    orders = orders_of(session, patient_id)
+    covered: dict[str, date] = {}  # treatment -> the last day the orders in force cover
+    for order in orders:
+        if order.in_force(clinic_day(now, clinic_zone())):
+            covered[order.treatment] = max(order.valid_until, covered.get(order.treatment, order.valid_until))
+    ahead = [v for v in visits if v.status is models.VisitStatus.BOOKED and v.end_at > now]
+    uncovered = uncovered_visits(session, ahead, covered)
+
     past, upcoming = [], []
     rules: dict[int, KnowledgeBase] = {}  # each clinic's own adjustments of the rules
     for visit in visits:
@@ -152,7 +163,8 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
                     area=visit.area,
                 )
                 reasons = tuple(r for r in advice.reasons if r.severity is not Severity.INFO)
-            upcoming.append(_visit(visit, now, reasons))
+            problem = uncovered.get(visit.id)
+            upcoming.append(_visit(visit, now, reasons, problem.message if problem else None))
         else:
             past.append(_visit(visit, now))
     return Chart(
@@ -165,10 +177,13 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
         prior=prior,
         past=tuple(reversed(past)),
         upcoming=tuple(upcoming),
+        orders=tuple(orders),
     )
 
 
-def _visit(visit: models.Visit, now: datetime, reasons: tuple[Reason, ...] = ()) -> ChartVisit:
+def _visit(
+    visit: models.Visit, now: datetime, reasons: tuple[Reason, ...] = (), uncovered: str | None = None
+) -> ChartVisit:
     zone = clinic_zone(visit.clinic.time_zone)
     return ChartVisit(
         visit_id=visit.id,
@@ -191,6 +206,7 @@ def _visit(visit: models.Visit, now: datetime, reasons: tuple[Reason, ...] = ())
         clinic_phone=visit.clinic.phone,
         change_notice=change_notice(visit.clinic),
         begun=visit.start_at <= now,
+        uncovered=uncovered,
     )
 
 

@@ -45,12 +45,15 @@ class StaffMember:
 
     id: int
     name: str
-    permissions: frozenset[str]
+    permissions: frozenset[str]  # in their own right
     hours: Mapping[str, WeeklyHours]  # clinic id -> hours there: their visits anywhere count
     time_off: BusyTimes
+    on_order: frozenset[str] = frozenset()  # only on a prescriber's order for the patient
 
     def with_busy(self, busy: BusyTimes) -> domain.Practitioner:
-        return domain.Practitioner(str(self.id), self.name, self.permissions, self.hours, self.time_off, busy)
+        return domain.Practitioner(
+            str(self.id), self.name, self.permissions, self.hours, self.time_off, busy, self.on_order
+        )
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,7 @@ def _staff(session: Session, clinic_id: int) -> tuple[StaffMember, ...]:
                 id=row.id,
                 name=row.name,
                 permissions=permissions_of(row),
+                on_order=on_order_of(row),
                 hours={str(clinic): _weekly(shifts) for clinic, shifts in hours.items()},
                 time_off=BusyTimes.of(Interval(t.start_at, t.end_at) for t in row.time_off),
             )
@@ -263,4 +267,13 @@ def _staff(session: Session, clinic_id: int) -> tuple[StaffMember, ...]:
 
 
 def permissions_of(practitioner: models.Practitioner) -> frozenset[str]:
-    return frozenset(grant.permission_id for q in practitioner.qualifications for grant in q.grants)
+    """What they may do in their own right."""
+    return frozenset(
+        grant.permission_id for q in practitioner.qualifications for grant in q.grants if not grant.on_order_only
+    )
+
+
+def on_order_of(practitioner: models.Practitioner) -> frozenset[str]:
+    """What they may do only on an authorized prescriber's client-specific order for the patient."""
+    granted = (grant for q in practitioner.qualifications for grant in q.grants if grant.on_order_only)
+    return frozenset(grant.permission_id for grant in granted) - permissions_of(practitioner)

@@ -291,6 +291,17 @@ _PATIENT_RECORD = union_all(
         models.PatientFactor.factor_id,
         models.PatientFactor.id,
     ).where(models.PatientFactor.patient_id == bindparam("patient"), models.PatientFactor.active.is_(True)),
+    select(
+        literal_column("'order'"),
+        models.ClientOrder.treatment_slug,
+        _none(models.UTCDateTime()),
+        _none(models.UTCDateTime()),
+        _none(String()),
+        _none(String()),
+        models.ClientOrder.valid_until,
+        _none(String()),
+        models.ClientOrder.id,
+    ).where(models.ClientOrder.patient_id == bindparam("patient"), models.ClientOrder.revoked_at.is_(None)),
 ).order_by(literal_column("start_at"), literal_column("n"))  # each part in its order: visits by start, others by id
 
 
@@ -312,6 +323,7 @@ def load_patient(
     if session.execute(_PATIENT_LOCKED if lock else _PATIENT, {"patient": patient_id}).first() is None:
         raise NotFound("patient", f"no patient {patient_id}")
     visits, elsewhere, busy, factors = [], [], [], []
+    orders: dict[str, date] = {}  # treatment -> the last day a prescriber's order in force covers
     record = session.execute(_PATIENT_RECORD, {"patient": patient_id, "ignore": ignore_visit or 0})
     for part, slug, start, end, area, zone, day, factor, _ in record:
         if part == "visit":
@@ -319,9 +331,13 @@ def load_patient(
             busy.append((start, end))
         elif part == "elsewhere":
             elsewhere.append(PastVisit(slug, day, area))
+        elif part == "order":
+            orders[slug] = max(day, orders.get(slug, day))
         else:
             factors.append(factor)
-    return PatientView(history=(*visits, *elsewhere), factors=tuple(factors), busy=BusyTimes.of_pairs(busy))
+    return PatientView(
+        history=(*visits, *elsewhere), factors=tuple(factors), busy=BusyTimes.of_pairs(busy), orders=orders
+    )
 
 
 @dataclass(frozen=True)

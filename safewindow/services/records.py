@@ -12,7 +12,7 @@ from safewindow.clock import clinic_zone
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.advice import check_factors
 from safewindow.services.booking import Booked
-from safewindow.services.clinic_setup import permissions_of
+from safewindow.services.clinic_setup import on_order_of, permissions_of
 from safewindow.services.errors import InputError, NotFound
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -40,6 +40,7 @@ def practitioner_row(practitioner: models.Practitioner) -> dict[str, Any]:
         "name": practitioner.name,
         "qualifications": sorted(q.id for q in practitioner.qualifications),
         "permissions": sorted(permissions_of(practitioner)),
+        "on_order": sorted(on_order_of(practitioner)),  # only on a prescriber's order for the patient
     }
 
 

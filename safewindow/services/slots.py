@@ -98,9 +98,19 @@ def _search(
 ) -> list[OfferedSlot]:
     view = load_clinic(session, clinic_id, days_window(first, last, zone))
     offered = view.treatment(treatment, kb)
-    if practitioner_id is not None and not view.practitioner(str(practitioner_id)).qualified_for(offered):
-        name = view.practitioner(str(practitioner_id)).name
-        raise InputError("practitioner", f"{name} is not qualified for {treatment}")
+    named = view.practitioner(str(practitioner_id)) if practitioner_id is not None else None
+    if named is not None and named.needs_order_for(offered):
+        if patient is None:
+            raise InputError(
+                "practitioner", f"{named.name} gives {treatment} only on a prescriber's order for the patient: name one"
+            )
+        if offered.slug not in patient.orders:
+            raise InputError(
+                "practitioner",
+                f"{named.name} gives {treatment} only on an authorized prescriber's order, and the patient has none",
+            )
+    elif named is not None and not named.qualified_for(offered):
+        raise InputError("practitioner", f"{named.name} is not qualified for {treatment}")
     request = SlotRequest(
         clinic=view.clinic,
         treatment=offered,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from safewindow.clock import DEFAULT_ZONE, clinic_zone
@@ -102,14 +102,18 @@ class _Loader:
         rows = self.session.scalars(select(model).filter_by(clinic_id=clinic.id))
         return {getattr(row, name): row for row in rows}
 
-    def may(self, practitioner: m.Practitioner, permission_id: str) -> bool:
+    def may(self, practitioner: m.Practitioner, permission_id: str, *, own_right: bool = False) -> bool:
+        """Whether they hold the permission (in their own right: not only on a prescriber's order)."""
         granted = self.session.scalars(
             select(m.Grant.permission_id)
             .join(
                 m.practitioner_qualifications,
                 m.practitioner_qualifications.c.qualification_id == m.Grant.qualification_id,
             )
-            .where(m.practitioner_qualifications.c.practitioner_id == practitioner.id)
+            .where(
+                m.practitioner_qualifications.c.practitioner_id == practitioner.id,
+                m.Grant.on_order_only.is_(False) if own_right else true(),
+            )
         )
         return permission_id in set(granted)
 
@@ -236,6 +240,28 @@ class _Loader:
                     "recorded_at": _utc(factor.recorded_at, clinic_zone(DEFAULT_ZONE)),
                 },
                 recorded_by=factor.recorded_by,
+            )
+        for order in spec.orders:
+            where = f"patient {spec.name}, order for {order.treatment}"
+            prescriber = _need(practitioners, order.prescriber, where)
+            permissions = self.session.scalars(
+                select(m.ClinicTreatment.required_permission_id).where(
+                    m.ClinicTreatment.treatment_slug == order.treatment
+                )
+            )
+            if not any(p and self.may(prescriber, p, own_right=True) for p in permissions):
+                raise DemoDataError(f"{where}: {order.prescriber} does not give it in their own right")
+            self.ensure(
+                m.ClientOrder,
+                {
+                    "patient_id": patient.id,
+                    "treatment_slug": order.treatment,
+                    "written_at": _utc(order.written_at, clinic_zone(DEFAULT_ZONE)),
+                },
+                prescriber_id=prescriber.id,
+                valid_until=order.valid_until,
+                note=order.note,
+                written_by=order.prescriber,
             )
         for visit in spec.visits:
             where = f"patient {spec.name}, {visit.treatment} on {visit.start:%Y-%m-%d}"

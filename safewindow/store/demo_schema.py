@@ -113,6 +113,16 @@ class VisitSpec(_Spec):
     area: str = DEFAULT_AREA
 
 
+class OrderSpec(_Spec):
+    """A prescriber's client-specific order, written at a local time, covering visits up to `valid_until`."""
+
+    treatment: str
+    prescriber: str  # a practitioner's e-mail
+    written_at: datetime
+    valid_until: date
+    note: str = ""
+
+
 class PatientSpec(_Spec):
     name: str
     birth_date: date
@@ -120,6 +130,7 @@ class PatientSpec(_Spec):
     phone: str | None = None
     factors: list[FactorSpec] = []
     visits: list[VisitSpec] = []
+    orders: list[OrderSpec] = []
 
 
 class DemoData(_Spec):

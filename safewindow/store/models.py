@@ -367,6 +367,32 @@ class PriorTreatment(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
 
 
+class ClientOrder(Base):
+    """An authorized prescriber's client-specific order: this patient may have this treatment from a
+    practitioner who gives it only on such an order (in BC a registered nurse injects Botox that way), on
+    visits up to `valid_until`, the last calendar day it covers. `note` says what the prescriber ordered
+    (product, dose, areas): health data, kept here and never in the audit log. Revoked, never deleted."""
+
+    __tablename__ = "client_orders"
+    __table_args__ = (
+        CheckConstraint("revoked_at IS NULL OR revoked_by IS NOT NULL", name="revoked_by_someone"),
+        Index("ix_client_orders_patient_id", "patient_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    treatment_slug: Mapped[str] = mapped_column(String(64))
+    prescriber_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    valid_until: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    written_by: Mapped[str] = mapped_column(String(254))
+    written_at: Mapped[datetime] = mapped_column(default=now_utc)
+    revoked_by: Mapped[str | None] = mapped_column(String(254))
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    prescriber: Mapped[Practitioner] = relationship()
+
+
 class Visit(Base):
     """A booked or past visit. It holds its practitioner, room and device from `held_from` to `held_until`
     (its buffers, as the clinic's offer gave them when it was booked), and its patient during the visit

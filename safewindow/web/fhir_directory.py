@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services import fhir_people, fhir_values
-from safewindow.services.clinic_setup import permissions_of
+from safewindow.services.clinic_setup import on_order_of, permissions_of
 from safewindow.store import models
 from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork
@@ -155,7 +155,8 @@ def roles(session: Session, practitioner_id: int | None = None, clinic_id: int |
     }
     result = []
     for p, c in found:
-        permissions = permissions_of(practitioners[p])
+        # What they offer, on a prescriber's order for the patient or in their own right.
+        permissions = permissions_of(practitioners[p]) | on_order_of(practitioners[p])
         offers = tuple(
             t
             for t in sorted(clinics[c].treatments, key=lambda t: t.id)

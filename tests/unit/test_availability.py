@@ -287,6 +287,23 @@ def test_the_practitioner() -> None:
     assert codes(utc(24, 19, 10), who=previous) == []
 
 
+def test_a_practitioner_who_gives_it_only_on_order_needs_the_patients_order_for_the_day() -> None:
+    on_order = nurse(qualifications=frozenset(), on_order=frozenset({"may-inject"}))
+    assert on_order.needs_order_for(BOTOX) and not on_order.qualified_for(BOTOX)
+    assert codes(utc(24, 18), who=on_order) == ["practitioner-needs-order"]  # no order given: none
+    assert codes(utc(24, 18), who=on_order, order_until=date(2026, 11, 24)) == []  # its last day, inclusive
+    assert codes(utc(24, 18), who=on_order, order_until=date(2026, 11, 23)) == ["practitioner-needs-order"]
+    # 16:30 local on 23 Nov is 00:30 UTC on the 24th: the order's day is the clinic's day.
+    assert codes(utc(24, 0, 30), who=on_order, order_until=date(2026, 11, 23)) == [
+        "outside-opening-hours",
+        "practitioner-not-working",
+    ]
+    # In their own right, an order changes nothing; without either, no order helps.
+    assert codes(utc(24, 18), order_until=date(2026, 11, 1)) == []
+    unqualified = nurse(qualifications=frozenset({"aesthetician"}))
+    assert codes(utc(24, 18), who=unqualified, order_until=date(2027, 1, 1)) == ["practitioner-not-qualified"]
+
+
 def test_rooms_and_devices() -> None:
     assert codes(utc(24, 18), room_id=None) == ["room-needed"]
     assert codes(utc(24, 18), room_id="attic") == ["room-unknown"]

@@ -88,6 +88,8 @@ def worlds(draw: st.DrawFn, with_patient: bool = False) -> World:
             {CLINIC: draw(weekly_hours())},
             busy(f"time off p{n}", 2),
             busy(f"practitioner p{n}", 8),
+            # Some give a treatment only on a prescriber's order for the patient.
+            frozenset(draw(st.sets(st.sampled_from(["may-inject", "aesthetician"]), max_size=1))),
         )
         for n in range(draw(st.integers(1, 3)))
     )
@@ -106,6 +108,9 @@ def worlds(draw: st.DrawFn, with_patient: bool = False) -> World:
         draw(st.sampled_from([10, 15, 20, 30])),
     )
     patient = None
+    if draw(st.booleans()):  # no history nor bookings: only orders, covering the first few days or none
+        ordered = draw(st.none() | st.integers(-1, 4).map(lambda n: first + timedelta(days=n)))
+        patient = Patient(orders={treatment.slug: ordered} if ordered is not None else {})
     if with_patient:
         history = tuple(
             PastVisit(
@@ -115,7 +120,7 @@ def worlds(draw: st.DrawFn, with_patient: bool = False) -> World:
             for _ in range(draw(st.integers(0, 3)))
         )
         factors = tuple(draw(st.sets(st.sampled_from(["thinners", "slow", "sensitive", "pregnant"]), max_size=2)))
-        patient = Patient(history, factors, busy=busy("patient", 3))
+        patient = Patient(history, factors, busy=busy("patient", 3), orders=patient.orders if patient else {})
     limit = draw(st.integers(1, 400))
     window = [draw(st.none() | st.integers(-1, 4).map(lambda n: first + timedelta(days=n))) for _ in range(2)]
     request = SlotRequest(
@@ -200,6 +205,7 @@ def test_the_booking_check_accepts_every_slot(world: World) -> None:
             policy=request.policy,
             room_id=slot.room_id,
             device_id=slot.device_id,
+            order_until=order_until(request),
         )
         assert refusals == []
 
@@ -218,8 +224,13 @@ def refused(
             policy=request.policy,
             room_id=room,
             device_id=device,
+            order_until=order_until(request),
         )
     }
+
+
+def order_until(request: SlotRequest) -> date | None:
+    return request.patient.orders.get(request.treatment.slug) if request.patient is not None else None
 
 
 @PROPERTIES
@@ -255,7 +266,7 @@ def test_with_a_patient_no_slot_falls_on_a_day_the_advisor_blocks(world: World) 
     assert patient is not None
     today = request.now.astimezone(VANCOUVER).date()
     found = find_slots(replace(request, limit=10_000))
-    unchecked = find_slots(replace(request, limit=10_000, patient=Patient(busy=patient.busy)))
+    unchecked = find_slots(replace(request, limit=10_000, patient=Patient(busy=patient.busy, orders=patient.orders)))
 
     def advice_on(day: date) -> tuple[Verdict | None, Fit]:
         advice = advise(KB, request.treatment.slug, patient.history, patient.factors, today=today, on=day)

@@ -311,3 +311,21 @@ def test_no_slot_while_the_patient_is_booked_elsewhere() -> None:
     found = find(utc(24, 12), patient=patient, knowledge=KB, limit=2)
     assert starts(found) == [utc(24, 17, 45), utc(24, 18)]
     assert [slot.fit for slot in found] == [Fit.IDEAL, Fit.IDEAL]  # no history: ok, no window
+
+
+# --- prescribers' orders ---------------------------------------------------------------------------------
+
+
+def test_a_nurse_who_injects_only_on_order_is_offered_on_the_days_the_patients_order_covers() -> None:
+    on_order = nurse("n2", qualifications=frozenset(), on_order=frozenset({"may-inject"}))
+    now = utc(24, 12)  # Tuesday 24 Nov, 04:00 local
+    assert find(now, staff=[on_order]) == []  # nobody's order: nobody to see
+    assert find(now, staff=[on_order], patient=Patient(), knowledge=KB) == []
+    covered = Patient(orders={"toxin": date(2026, 11, 25)})
+    found = find(now, staff=[on_order], patient=covered, knowledge=KB, limit=100)
+    days = {slot.start.astimezone(VANCOUVER).date() for slot in found}
+    assert days == {date(2026, 11, 24), date(2026, 11, 25)}  # to its last day, then none
+    assert find(now, staff=[on_order], patient=Patient(orders={"filler": date(2027, 1, 1)}), knowledge=KB) == []
+    # Beside a nurse who injects in her own right, the order adds the other's slots at the same starts.
+    both = find(now, staff=[nurse("n1"), on_order], patient=covered, knowledge=KB, limit=2)
+    assert [(s.start, s.practitioner_id) for s in both] == [(utc(24, 17), "n1"), (utc(24, 17), "n2")]
