@@ -12,6 +12,7 @@ from safewindow.cli import (
     booking_commands,
     demo_commands,
     offer_commands,
+    order_commands,
     plan_commands,
     store_commands,
     time_off_commands,
@@ -31,6 +32,7 @@ store_commands.register(app)
 booking_commands.register(app)
 demo_commands.register(app)
 offer_commands.register(app)
+order_commands.register(app)
 plan_commands.register(app)
 time_off_commands.register(app)
 web_commands.register(app)

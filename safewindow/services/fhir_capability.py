@@ -107,6 +107,18 @@ OFFERED: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, str, str], ...], str
         "The patient or staff; audited. Completed visits.",
     ),
     (
+        "ServiceRequest",
+        ("read", "search-type"),
+        (
+            ("_id", "token", "id"),
+            ("patient", "reference", "Patient/ID"),
+            ("status", "token", "active | revoked | completed"),
+        ),
+        "Practitioners, or the patient themselves (front desk and clinic admin: 403); audited. An authorized "
+        "prescriber's client-specific order: active while in force, completed once past its last day "
+        "(occurrencePeriod.end), or revoked.",
+    ),
+    (
         "PlanDefinition",
         ("read", "search-type"),
         (("_id", "token", PLAN_DEFINITION_ID), ("url", "uri", "the canonical URL")),

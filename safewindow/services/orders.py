@@ -21,6 +21,7 @@ from safewindow.clock import DEFAULT_ZONE, clinic_zone, now_utc
 from safewindow.domain.availability import NOT_BUSY
 from safewindow.domain.history import clinic_day
 from safewindow.domain.knowledge_base import KnowledgeBase
+from safewindow.domain.treatments import Prescriber
 from safewindow.services.booking import Problem, Refused
 from safewindow.services.clinic_setup import clinic_setup, permissions_of
 from safewindow.services.clinic_view import load_patient
@@ -75,7 +76,7 @@ class Revoked:
         return self.order.as_dict() | {"uncovered": [p.as_dict() for p in self.uncovered]}
 
 
-def _order(row: models.ClientOrder) -> Order:
+def order_of(row: models.ClientOrder) -> Order:
     return Order(
         row.id,
         row.patient_id,
@@ -101,7 +102,7 @@ def orders_of(session: Session, patient_id: int) -> list[Order]:
         .options(selectinload(models.ClientOrder.prescriber))
         .order_by(models.ClientOrder.written_at.desc(), models.ClientOrder.id.desc())
     )
-    return [_order(row) for row in rows]
+    return [order_of(row) for row in rows]
 
 
 def write_order(
@@ -122,7 +123,7 @@ def write_order(
     known = kb.treatments.get(treatment)
     if known is None:
         raise InputError("treatment", f"no treatment {treatment!r}")
-    if known.prescriber == "none":
+    if known.prescriber == Prescriber.NONE:
         raise InputError("treatment", f"{known.name} needs no prescriber's order")
     if valid_until < today:
         raise InputError("valid_until", f"must be today ({today}) or later")
@@ -134,7 +135,10 @@ def write_order(
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         load_patient(session, patient_id, lock=True)  # bookings for the patient wait for the order, or it for them
-        prescriber = _prescriber(session, prescriber_id, treatment)
+        needed = orderable_permissions(session).get(treatment)
+        if not needed:
+            raise InputError("treatment", f"nobody gives {known.name} only on a prescriber's order, so it needs none")
+        prescriber = _prescriber(session, prescriber_id, treatment, needed)
         row = models.ClientOrder(
             patient_id=patient_id,
             treatment_slug=treatment,
@@ -147,7 +151,7 @@ def write_order(
         session.add(row)
         session.flush()
         _audit(session, actor, "order.written", row, valid_until=valid_until.isoformat())
-        order = _order(row)
+        order = order_of(row)
         uow.commit()
         return order
 
@@ -171,8 +175,8 @@ def revoke_order(
         row = session.get(models.ClientOrder, order_id, populate_existing=True)
         assert row is not None  # orders are never deleted, and the patient's row is held
         if row.revoked_at is not None:
-            return Revoked(_order(row), ())
-        _prescriber(session, prescriber_id, row.treatment_slug)
+            return Revoked(order_of(row), ())
+        _prescriber(session, prescriber_id, row.treatment_slug, _permissions_needed(session, row.treatment_slug))
         row.revoked_at, row.revoked_by = now, actor
         session.flush()
         _audit(session, actor, "order.revoked", row)
@@ -199,7 +203,7 @@ def revoke_order(
             )
         )
         uncovered = tuple(uncovered_visits(session, visits, orders).values())
-        revoked = Revoked(_order(row), uncovered)
+        revoked = Revoked(order_of(row), uncovered)
         uow.commit()
         return revoked
 
@@ -229,17 +233,52 @@ def uncovered_visits(
     return found
 
 
-def _prescriber(session: Session, prescriber_id: int, treatment: str) -> models.Practitioner:
-    """The practitioner, if they give `treatment` in their own right where it is offered: only they may order
-    it for a patient or revoke such an order."""
-    prescriber = session.get(
-        models.Practitioner,
-        prescriber_id,
-        options=[selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants)],
+def order_would_widen(session: Session, clinic_id: int, treatment: str, patient_id: int | None, today: date) -> bool:
+    """Whether someone at the clinic gives `treatment` only on a prescriber's order and the patient (anyone, when
+    None) has no order for it in force: that practitioner's times appear once a prescriber writes one."""
+    setup = clinic_setup(session, clinic_id)
+    offered = setup.offered.get(treatment)
+    if offered is None or not any(m.with_busy(NOT_BUSY).needs_order_for(offered) for m in setup.staff):
+        return False
+    return patient_id is None or not any(
+        o.treatment == treatment and o.in_force(today) for o in orders_of(session, patient_id)
     )
-    if prescriber is None or not prescriber.active:
-        raise NotFound("prescriber", f"no practitioner {prescriber_id}")
-    needed = set(
+
+
+def orderable_permissions(session: Session, clinic_id: int | None = None) -> dict[str, set[str]]:
+    """Treatment -> the permissions its offers need (at the clinic, or anywhere) that some qualification grants
+    only on a prescriber's order: an order matters only for those treatments, and is written by a practitioner
+    holding one of those permissions in their own right. Who may do what is data, so this is read, not coded."""
+    on_order = select(models.Grant.permission_id).where(models.Grant.on_order_only.is_(True))
+    query = select(models.ClinicTreatment.treatment_slug, models.ClinicTreatment.required_permission_id).where(
+        models.ClinicTreatment.active.is_(True), models.ClinicTreatment.required_permission_id.in_(on_order)
+    )
+    if clinic_id is not None:
+        query = query.where(models.ClinicTreatment.clinic_id == clinic_id)
+    found: dict[str, set[str]] = {}
+    for slug, permission in session.execute(query):
+        if permission is not None:
+            found.setdefault(slug, set()).add(permission)
+    return found
+
+
+def orderable_by(
+    session: Session, kb: KnowledgeBase, practitioner: models.Practitioner, clinic_id: int | None = None
+) -> tuple[str, ...]:
+    """The treatments (in the knowledge base's order) the practitioner may order for a patient, or revoke an
+    order of: offered (at the clinic, or anywhere), needing an order from someone, given by them in their own
+    right."""
+    own = permissions_of(practitioner)
+    needing = orderable_permissions(session, clinic_id)
+    return tuple(
+        slug
+        for slug, treatment in kb.treatments.items()
+        if treatment.prescriber != Prescriber.NONE and not needing.get(slug, set()).isdisjoint(own)
+    )
+
+
+def _permissions_needed(session: Session, treatment: str) -> set[str]:
+    return set(
         session.scalars(
             select(models.ClinicTreatment.required_permission_id).where(
                 models.ClinicTreatment.treatment_slug == treatment,
@@ -248,6 +287,18 @@ def _prescriber(session: Session, prescriber_id: int, treatment: str) -> models.
             )
         )
     )
+
+
+def _prescriber(session: Session, prescriber_id: int, treatment: str, needed: set[str]) -> models.Practitioner:
+    """The practitioner, if they hold one of the `needed` permissions in their own right: only they may order
+    `treatment` for a patient or revoke such an order."""
+    prescriber = session.get(
+        models.Practitioner,
+        prescriber_id,
+        options=[selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants)],
+    )
+    if prescriber is None or not prescriber.active:
+        raise NotFound("prescriber", f"no practitioner {prescriber_id}")
     if needed.isdisjoint(permissions_of(prescriber)):
         raise Refused(
             [

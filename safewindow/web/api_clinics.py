@@ -91,7 +91,10 @@ class PractitionerRow(Shape):
     id: int
     name: str
     qualifications: list[str]
-    permissions: list[str] = Field(description="What the qualifications allow, e.g. may-inject.")
+    permissions: list[str] = Field(description="What the qualifications allow in their own right, e.g. may-inject.")
+    on_order: list[str] = Field(
+        description="What they may do only on an authorized prescriber's client-specific order for the patient."
+    )
 
 
 class SlotRow(Shape):

@@ -30,6 +30,7 @@ from safewindow.services.chart import advice_for_patient
 from safewindow.services.errors import InputError
 from safewindow.services.local_time import parse_local_time
 from safewindow.services.offers import change_notice
+from safewindow.services.orders import order_would_widen
 from safewindow.services.slots import find_slots_for
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -242,11 +243,13 @@ def _book_page(
             first, problem = first_day_of(from_, today, advice)
             if problem:
                 errors["from"] = problem
+            order_note = order_would_widen(uow.session, choice.clinic.id, choice.treatment, patient_id, today)
     errors.update(extra_errors or {})
     if choice is not None and "from" not in errors:
         context.update(
             choice=choice,
             name=kb.treatments[choice.treatment].name,
+            order_note=order_note,
             advice=advice,
             reasons=ordered(advice.reasons) if advice else [],
             first=first,

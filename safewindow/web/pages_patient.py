@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from safewindow.clock import clinic_today, now_utc
+from safewindow.clock import clinic_today, clinic_zone, now_utc
 from safewindow.domain.advice import Severity
 from safewindow.domain.availability import changes_close_in_words
 from safewindow.domain.history import PastVisit
@@ -239,6 +239,7 @@ def _history_page(
         "errors": errors,
         "summary": summary_of(errors, INTAKE_LABELS),
         "notice": notice,
+        "today": clinic_today(clinic_zone()),  # which of their prescribers' orders are in force
     }
     return render(request, "my_history.html", context, user=user, status=status)
 

@@ -16,15 +16,17 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_today, clinic_zone
+from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.accounts import User
 from safewindow.services.booking import Override, Refused, book
 from safewindow.services.calendar import clinic_calendar, week_of
 from safewindow.services.chart import advice_for_patient, load_chart
 from safewindow.services.errors import InputError
+from safewindow.services.orders import orderable_by
 from safewindow.services.patients import find_patients
 from safewindow.store import models
 from safewindow.store.account_models import Role
@@ -176,6 +178,7 @@ def chart_page(
             record = load_chart(uow.session, kb, patient_id)
         except InputError:
             raise NotFound("patient", f"no patient {patient_id}") from None
+        orderable = may_order(uow.session, kb, user)
         audit_read(uow.session, user, "patient", patient_id)
         uow.commit()
     context = {
@@ -186,9 +189,34 @@ def chart_page(
         "booked": None,
         "recorded": None,
         "unsafe": 0,
+        # Prescribers' orders: what this user may order or revoke, the form as sent and what became of it.
+        "today": clinic_today(clinic_zone()),
+        "local_zone": clinic_zone(),
+        "orderable": orderable,
+        "order_form": {"treatment": "", "valid_until": "", "note": ""},
+        "order_errors": {},
+        "order_summary": [],
+        "order_problems": [],
+        "written": None,
+        "revoked": None,
         **extra,
     }
     return render(request, "staff_chart.html", context, user=user, status=status)
+
+
+def may_order(session: Session, kb: KnowledgeBase, user: User) -> tuple[str, ...]:
+    """What this user, a practitioner, may order for a patient (or revoke an order of) at the clinic they work
+    with: the chart's form offers those. The orders service checks it again; everyone else gets no form."""
+    if user.role is not Role.PRACTITIONER or user.practitioner_id is None:
+        return ()
+    practitioner = session.get(
+        models.Practitioner,
+        user.practitioner_id,
+        options=[selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants)],
+    )
+    if practitioner is None or not practitioner.active:
+        return ()
+    return orderable_by(session, kb, practitioner, user.clinic_id)
 
 
 def patient_name(session: Session, patient_id: int) -> str:

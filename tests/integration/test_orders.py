@@ -18,7 +18,7 @@ from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.booking import Override, Refused, book
 from safewindow.services.chart import load_chart
 from safewindow.services.errors import InputError, NotFound
-from safewindow.services.orders import orders_of, revoke_order, write_order
+from safewindow.services.orders import orderable_by, orders_of, revoke_order, write_order
 from safewindow.services.slots import find_slots_for
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -168,6 +168,28 @@ def test_only_who_gives_it_in_their_own_right_may_order_it(
     assert _count(sessions, models.ClientOrder) == before
 
 
+@pytest.mark.parametrize(
+    ("practitioner", "clinic", "expected"),
+    [
+        (BRAR, None, ("botox", "botox-touch-up", "dermal-filler", "kybella")),
+        (BRAR, 3, ("botox", "botox-touch-up", "dermal-filler")),  # Mill Lake offers no kybella
+        (FRIESEN, None, ()),
+        (BAINS, None, ()),
+    ],
+    ids=str,
+)
+def test_what_each_practitioner_may_order(
+    sessions: sessionmaker[Session],
+    kb: KnowledgeBase,
+    practitioner: int,
+    clinic: int | None,
+    expected: tuple[str, ...],
+) -> None:
+    with UnitOfWork(sessions) as uow:
+        found = orderable_by(uow.session, kb, uow.session.get(models.Practitioner, practitioner), clinic)  # type: ignore[arg-type]
+    assert found == expected
+
+
 def _orders(sessions: sessionmaker[Session], patient: int) -> list:
     with UnitOfWork(sessions) as uow:
         return orders_of(uow.session, patient)
@@ -178,6 +200,7 @@ def _orders(sessions: sessionmaker[Session], patient: int) -> list:
     [
         ({"treatment": "no-such"}, "treatment"),
         ({"treatment": "microneedling"}, "treatment"),  # needs no prescriber's order
+        ({"treatment": "rf-microneedling"}, "treatment"),  # clinic policy, and nobody gives it only on an order
         ({"valid_until": date(2026, 11, 24)}, "valid_until"),
         ({"valid_until": date(2029, 1, 1)}, "valid_until"),
         ({"note": "x" * 2001}, "note"),

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.catalogue import FINAL_WORD
+from safewindow.services.orders import write_order
 from safewindow.services.slots import find_slots_for
 from safewindow.store import models
 from tests.visits import first_free_visit
@@ -62,6 +63,29 @@ def test_anyone_may_look_at_the_free_times_but_unmarked(client: TestClient) -> N
     assert "badge ideal" not in html and "badge allowed" not in html
     assert "/sign-in?next=" in html and "Sign in to book" in html
     assert FINAL_WORD in text(html)
+
+
+def test_the_times_say_when_some_practitioners_give_it_only_on_a_prescribers_order(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    note = "only on a prescriber's order for you"
+    # Registered nurses inject there only on order; microneedling needs none.
+    assert note in text(client.get("/book", params={"treatment": "botox", "clinic": CLINIC}).text)
+    assert note not in text(client.get("/book", params={"treatment": "microneedling", "clinic": CLINIC}).text)
+    patient = new_patient(sessions, "no-order@example.com")
+    sign_in(client, "no-order@example.com")
+    signed_in = text(client.get("/book", params={"treatment": "botox", "clinic": CLINIC}).text)
+    assert note in signed_in and "you do not have one in force" in signed_in
+    write_order(
+        sessions,
+        default_knowledge_base(),
+        patient_id=patient,
+        treatment="botox",
+        prescriber_id=1,  # Dr. Anika Brar
+        valid_until=today() + timedelta(days=30),
+        actor="test",
+    )
+    assert note not in text(client.get("/book", params={"treatment": "botox", "clinic": CLINIC}).text)
 
 
 def test_a_bad_choice_is_a_message_beside_its_field(client: TestClient) -> None:

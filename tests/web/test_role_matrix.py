@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.admin import add_closure
 from safewindow.services.demo_accounts import DEMO_PASSWORD
+from safewindow.services.orders import write_order
 from safewindow.services.time_off import add_local_time_off
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -69,6 +71,9 @@ GET    /patients/{patient_id}                                                   
 GET    /patients/{patient_id}/factors                                                  401  200  404  403  200  200  403
 POST   /patients/{patient_id}/factors                                                  401  201  404  403  201  201  403
 GET    /patients/{patient_id}/visits                                                   401  200  404  200  200  200  200
+GET    /patients/{patient_id}/orders                                                   401  200  404  403  200  200  403
+POST   /patients/{patient_id}/orders                                                   401  403  403  403  201  409  403
+POST   /orders/{order_id}/revoke                                                       401  403  403  403  200  409  403
 POST   /visits                                                                         401  201  404  201  201  201  201
 POST   /visits(override_reason)                                                        401  403  403  403  201  409  403
 GET    /visits/{visit_id}                                                              401  200  404  200  200  200  200
@@ -197,6 +202,20 @@ def _outcome(world: World) -> Call:
     return Call(f"/api/v1/visits/{done}/outcome", json={"outcome": "completed"})
 
 
+def _revoke(world: World) -> Call:
+    """A fresh order of Dr. Brar's for the patient: she has the demo's too, so no visit is left uncovered."""
+    order = write_order(
+        world.demo.sessions,
+        default_knowledge_base(),
+        patient_id=SIMRAN,
+        treatment="botox",
+        prescriber_id=PHYSICIAN,
+        valid_until=TODAY + timedelta(days=30),
+        actor="test",
+    )
+    return Call(f"/api/v1/orders/{order.id}/revoke")
+
+
 def _reschedule(world: World) -> Call:
     visit = world.demo.book(SIMRAN, practitioner=PHYSICIAN)
     at = world.demo.free_slot("chemical-peel-light", patient=SIMRAN, practitioner=PHYSICIAN)
@@ -255,6 +274,10 @@ ARRANGE: dict[str, Callable[[World, str], Call]] = {
     "POST /api/v1/patients": lambda w, who: Call("/api/v1/patients", json=NEW_PATIENT),
     "GET /api/v1/patients/{patient_id}/factors": lambda w, who: Call(f"/api/v1/patients/{SIMRAN}/factors"),
     "POST /api/v1/patients/{patient_id}/factors": lambda w, who: _factor(w),
+    "POST /api/v1/patients/{patient_id}/orders": lambda w, who: Call(
+        f"/api/v1/patients/{SIMRAN}/orders", json={"treatment": "botox", "valid_until": str(TODAY + timedelta(days=30))}
+    ),
+    "/api/v1/orders/{order_id}/revoke": lambda w, who: _revoke(w),
     "POST /api/v1/visits": lambda w, who: _booking(w),
     "POST /api/v1/visits(override_reason)": lambda w, who: _override(w),
     "GET /api/v1/visits/{visit_id}": lambda w, who: Call(f"/api/v1/visits/{w.visit}"),
@@ -297,7 +320,7 @@ def test_each_role_gets_the_status_in_the_table(
 
 # The routers whose every operation is in the table, by their OpenAPI tag. A router joins with its rows (and an
 # arrangement where a call needs one), then its tag here.
-TABLED_TAGS = {"api", "sessions", "clinics", "patients", "visits", "audit"}
+TABLED_TAGS = {"api", "sessions", "clinics", "patients", "orders", "visits", "audit"}
 
 
 def test_the_table_names_every_operation_of_the_api(world: World) -> None:
