@@ -3,14 +3,14 @@ authorized prescriber's order for that patient; the prescriber writes it after a
 
 Only a practitioner writes or revokes, and the orders service decides whether they may (they must give the
 treatment in their own right): another practitioner's forged form gets its refusal, and any other role's is a
-403, as override fields are for the front desk. The chart answers with a notice, or with the form again and what
-is wrong beside each field; revoking says how many booked visits are now without an order, for staff to reassign
-or cancel."""
+403, as override fields are for the front desk. A change done leads back to the chart (post, redirect, get: reloading
+it changes nothing), with a notice; revoking says how many booked visits are now without an order, for staff to
+reassign or cancel. A change refused shows the chart with the form as sent and what is wrong beside each field."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from safewindow.services.accounts import User
@@ -87,8 +87,8 @@ def _write(request: Request, user: User, patient_id: int, fields: Fields) -> Res
             )
         except InputError as error:
             errors[error.field if error.field in LABELS else "treatment"] = error.problem
-        else:
-            return chart_page(request, user, patient_id, {"written": order})
+        else:  # to the chart, so reloading it cannot write a second order
+            return RedirectResponse(f"/staff/patients/{patient_id}?ordered={order.id}", 303)
     extra = {"order_form": sent, "order_errors": errors, "order_summary": summary_of(errors, LABELS)}
     return chart_page(request, user, patient_id, extra, status=400)
 
@@ -115,4 +115,5 @@ def _revoke(request: Request, user: User, order_id: int) -> Response:
         )
     except Refused as refused:
         return chart_page(request, user, patient_id, {"order_problems": refused.problems}, status=409)
-    return chart_page(request, user, patient_id, {"revoked": revoked})
+    lacking = len(revoked.uncovered)
+    return RedirectResponse(f"/staff/patients/{patient_id}?revoked={order_id}&uncovered={lacking}", 303)

@@ -162,8 +162,23 @@ def chart(
     booked: int | None = None,
     recorded: int | None = None,
     unsafe: int = 0,
+    ordered: int | None = None,
+    revoked: int | None = None,
+    uncovered: int = 0,
 ) -> Response:
-    return chart_page(request, user, patient_id, {"booked": booked, "recorded": recorded, "unsafe": unsafe})
+    return chart_page(
+        request,
+        user,
+        patient_id,
+        {
+            "booked": booked,
+            "recorded": recorded,
+            "unsafe": unsafe,
+            "ordered": ordered,
+            "revoked": revoked,
+            "uncovered": uncovered,
+        },
+    )
 
 
 def chart_page(
@@ -197,10 +212,12 @@ def chart_page(
         "order_errors": {},
         "order_summary": [],
         "order_problems": [],
-        "written": None,
+        "ordered": None,  # an order just written, and one just revoked (their ids), with the visits left uncovered
         "revoked": None,
+        "uncovered": 0,
         **extra,
     }
+    context["written"] = next((o for o in record.orders if o.id == context["ordered"]), None)
     return render(request, "staff_chart.html", context, user=user, status=status)
 
 

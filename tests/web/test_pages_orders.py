@@ -115,6 +115,16 @@ def test_a_practitioner_writes_an_order_sees_it_in_force_and_so_does_the_patient
     (order,) = orders_of(sessions, patient)
     assert (order.treatment_slug, order.valid_until, order.note) == ("botox", until, NOTE)
     assert f'action="/staff/orders/{order.id}/revoke"' in shown
+    # Written, the page is the chart's own address: reloading it shows the notice again and writes nothing.
+    again = client.get(f"/staff/patients/{patient}", params={"ordered": order.id})
+    assert "Order written:" in text(main_of(again.text)) and len(orders_of(sessions, patient)) == 1
+    token = csrf(client, f"/staff/patients/{patient}")
+    sent = client.post(
+        f"/staff/patients/{patient}/orders",
+        data={"csrf_token": token, "treatment": "dermal-filler", "valid_until": until.isoformat()},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and sent.headers["location"].startswith(f"/staff/patients/{patient}?ordered=")
 
     # The audit log says who wrote which order, by ids and days: never what was ordered.
     with sessions() as session:
