@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export SAFEWINDOW_DATA_DIR ?= $(CURDIR)/var
+# One test worker per core (pytest-xdist); PYTEST_ARGS= runs them in one process, PYTEST_ARGS="-k orders" picks.
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test lint typecheck bench clean setup
 

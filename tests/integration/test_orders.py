@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.knowledge.loader import default_knowledge_base
-from safewindow.services.booking import Override, Refused, book
+from safewindow.services.booking import Override, Refused, book, reschedule
 from safewindow.services.chart import load_chart
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.orders import orderable_by, orders_of, revoke_order, write_order
@@ -317,3 +317,17 @@ def test_an_order_written_is_seen_by_a_booking_for_the_patient_right_after(
         _book_nurse(sessions, kb, patient, start)
     _order(sessions, kb, patient)
     assert _book_nurse(sessions, kb, patient, start).practitioner_id == FRIESEN
+
+
+def test_moving_the_nurses_visit_past_the_orders_last_day_is_refused(
+    sessions: sessionmaker[Session], kb: KnowledgeBase, new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient()
+    _order(sessions, kb, patient, valid_until=date(2026, 12, 4))
+    visit = _book_nurse(sessions, kb, patient, _nurse_slot(sessions, kb, patient, date(2026, 12, 1)))
+    tuesday = datetime(2026, 12, 8, 18, 0, tzinfo=NOW.tzinfo)  # 10:00 on Tue 8 Dec, past the order's last day
+    with pytest.raises(Refused) as refused:
+        reschedule(sessions, kb, visit_id=visit.id, start=tuesday, actor="front-desk", now=NOW)
+    assert "practitioner-needs-order" in [p.code for p in refused.value.problems]
+    with UnitOfWork(sessions) as uow:
+        assert uow.session.get(models.Visit, visit.id).start_at == visit.start_at  # type: ignore[union-attr]
