@@ -16,6 +16,8 @@ DEMO_ACCOUNTS = (
     ("frontdesk@demo.example", Role.FRONT_DESK, None, None, "fraser-valley-skin-studio"),
     ("practitioner@demo.example", Role.PRACTITIONER, None, "physician", "fraser-valley-skin-studio"),
     ("aesthetician@demo.example", Role.PRACTITIONER, None, "aesthetician", "fraser-valley-skin-studio"),
+    # A registered nurse (Erin Friesen): gives Botox only on a prescriber's order, may not write one or override.
+    ("nurse@demo.example", Role.PRACTITIONER, None, "registered-nurse", "fraser-valley-skin-studio"),
     ("admin@demo.example", Role.CLINIC_ADMIN, None, None, "fraser-valley-skin-studio"),
 )
 

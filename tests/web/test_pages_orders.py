@@ -223,11 +223,17 @@ def test_revoking_says_how_many_visits_lost_their_order_and_the_front_desk_sees_
     assert len(orders_of(sessions, patient)) == 1
 
 
-def test_an_aesthetician_may_not_order_botox(client: TestClient, sessions: sessionmaker[Session]) -> None:
-    patient = new_patient(sessions, "aesthetic@example.com")
-    sign_in(client, AESTHETICIAN)  # Jasleen Bains: non-injection treatments only
+@pytest.mark.parametrize(
+    "who",
+    [AESTHETICIAN, "nurse@demo.example"],  # Jasleen Bains: no injections; Erin Friesen: Botox only on an order
+)
+def test_who_does_not_give_botox_in_their_own_right_may_not_order_it(
+    client: TestClient, sessions: sessionmaker[Session], who: str
+) -> None:
+    patient = new_patient(sessions, f"aesthetic-{who.split('@')[0]}@example.com")
+    sign_in(client, who)
     chart = client.get(f"/staff/patients/{patient}").text
-    assert 'value="botox"' not in chart
+    assert 'value="botox"' not in chart and "Write order" not in chart
     refused = write(client, patient, treatment="botox", valid_until=(today() + timedelta(days=30)).isoformat())
     assert refused.startswith("409")
     assert "We could not change this order" in refused and "not-a-prescriber" in refused
