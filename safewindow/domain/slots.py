@@ -1,6 +1,7 @@
-"""Bookable slots, earliest first: each qualified practitioner's working hours within the clinic's open times,
-less time off and their visits (kept off by the treatment's buffers), cut on the step grid, kept within notice
-and horizon, given a free room and device, and, for a patient, only on days their history allows.
+"""Bookable slots, earliest first: each qualified practitioner's working hours within the clinic's open times
+(one who gives the treatment only on a prescriber's order: on the days the patient's order covers), less time
+off and their visits (kept off by the treatment's buffers), cut on the step grid, kept within notice and
+horizon, given a free room and device, and, for a patient, only on days their history allows.
 
 The finder walks one calendar day at a time and stops at `limit`. Each practitioner waits under the earliest
 time they could start and is looked up only when that comes next: a bisection in their diary (and its index of
@@ -101,16 +102,16 @@ def find_slots(request: SlotRequest) -> list[Slot]:
 def _slots(request: SlotRequest) -> Iterator[Slot]:
     clinic, policy = request.clinic, request.policy
     treatment = request.treatment
-    staff = [
-        (p, p.hours[clinic.id])
-        for p in request.practitioners
-        if clinic.id in p.hours and (request.practitioner_id is None or p.id == request.practitioner_id)
-    ]
-    own = [(p, hours) for p, hours in staff if p.qualified_for(treatment)]
-    on_order = [(p, hours) for p, hours in staff if p.needs_order_for(treatment)]
     order_until = request.patient.orders.get(treatment.slug) if request.patient is not None else None
-    if order_until is None:
-        on_order = []
+    own: list[tuple[Practitioner, WeeklyHours]] = []  # in their own right
+    on_order: list[tuple[Practitioner, WeeklyHours]] = []  # on the patient's order, while it covers the day
+    for p in request.practitioners:
+        if clinic.id not in p.hours or (request.practitioner_id is not None and p.id != request.practitioner_id):
+            continue
+        if p.qualified_for(treatment):
+            own.append((p, p.hours[clinic.id]))
+        elif order_until is not None and p.needs_order_for(treatment):
+            on_order.append((p, p.hours[clinic.id]))
     on_weekday = [[(p, hours) for p, hours in own if hours.days[weekday]] for weekday in range(7)]
     ordered_on_weekday = [[(p, hours) for p, hours in on_order if hours.days[weekday]] for weekday in range(7)]
     today = clinic_day(request.now, clinic.zone)
