@@ -25,6 +25,7 @@ from safewindow.services.clinic_view import load_patient
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.offers import change_notice
 from safewindow.services.orders import Order, orders_of, uncovered_visits
+from safewindow.services.treatment_records import Record, records_of_patient
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 
@@ -75,6 +76,7 @@ class ChartVisit:
     begun: bool = False  # what happened may be recorded (completed or no-show) once it has begun
     change_notice: timedelta = timedelta(0)  # the patient may cancel or move it online until this long before
     uncovered: str | None = None  # upcoming: its practitioner gives it only on a prescriber's order, and none covers it
+    records: tuple[Record, ...] = ()  # what was given, newest (its record) first; earlier ones were amended
 
     @property
     def changes_close(self) -> datetime:
@@ -142,6 +144,7 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
             covered[order.treatment] = max(order.valid_until, covered.get(order.treatment, order.valid_until))
     ahead = [v for v in visits if v.status is models.VisitStatus.BOOKED and v.end_at > now]
     uncovered = uncovered_visits(session, ahead, covered)
+    records = records_of_patient(session, patient_id)
 
     past, upcoming = [], []
     rules: dict[int, KnowledgeBase] = {}  # each clinic's own adjustments of the rules
@@ -166,7 +169,7 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
             problem = uncovered.get(visit.id)
             upcoming.append(_visit(visit, now, reasons, problem.message if problem else None))
         else:
-            past.append(_visit(visit, now))
+            past.append(_visit(visit, now, records=records.get(visit.id, ())))
     return Chart(
         patient_id=patient.id,
         name=patient.name,
@@ -182,7 +185,11 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
 
 
 def _visit(
-    visit: models.Visit, now: datetime, reasons: tuple[Reason, ...] = (), uncovered: str | None = None
+    visit: models.Visit,
+    now: datetime,
+    reasons: tuple[Reason, ...] = (),
+    uncovered: str | None = None,
+    records: tuple[Record, ...] = (),
 ) -> ChartVisit:
     zone = clinic_zone(visit.clinic.time_zone)
     return ChartVisit(
@@ -207,6 +214,7 @@ def _visit(
         change_notice=change_notice(visit.clinic),
         begun=visit.start_at <= now,
         uncovered=uncovered,
+        records=records,
     )
 
 

@@ -461,6 +461,35 @@ class Override(Base):
     practitioner: Mapped[Practitioner] = relationship()
 
 
+class TreatmentRecord(Base):
+    """What was given at a completed visit, as its practitioner recorded it: the product, its lot number and
+    expiry (so a product recall finds every patient who had that lot), the dose, the areas treated, a note, and
+    that the patient gave informed consent before it. Never changed: a correction is a new record, and the
+    latest one of a visit is its record. Health data: kept here, never in the audit log."""
+
+    __tablename__ = "treatment_records"
+    __table_args__ = (
+        CheckConstraint("consent_confirmed", name="consent_confirmed"),
+        CheckConstraint("length(trim(product)) > 0 AND length(trim(lot_number)) > 0", name="product_and_lot_given"),
+        Index("ix_treatment_records_visit_id", "visit_id"),
+        Index("ix_treatment_records_lot_number", "lot_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    product: Mapped[str] = mapped_column(String(200))
+    lot_number: Mapped[str] = mapped_column(String(64))  # as printed, upper case: lookups match it exactly
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    dose: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    areas: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    consent_confirmed: Mapped[bool] = mapped_column()
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    visit: Mapped[Visit] = relationship()
+
+
 class AuditEntry(Base):
     """Who did what to which record. Append-only: the database refuses UPDATE and DELETE.
     `detail` names ids and fields, never health data (no factors, treatments or notes): PIPA."""
