@@ -14,6 +14,7 @@ from safewindow.cli import (
     offer_commands,
     order_commands,
     plan_commands,
+    record_commands,
     store_commands,
     time_off_commands,
     web_commands,
@@ -34,6 +35,7 @@ demo_commands.register(app)
 offer_commands.register(app)
 order_commands.register(app)
 plan_commands.register(app)
+record_commands.register(app)
 time_off_commands.register(app)
 web_commands.register(app)
 worker_commands.register(app)

@@ -20,6 +20,7 @@ from safewindow.web import (
     api_orders,
     api_patients,
     api_plans,
+    api_records,
     api_sessions,
     api_visits,
     calendar_routes,
@@ -37,6 +38,7 @@ from safewindow.web import (
     pages_plans,
     pages_public,
     pages_recalls,
+    pages_records,
     pages_staff,
 )
 from safewindow.web.dependencies import zone_named
@@ -55,6 +57,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_offers.router,
     api_patients.router,
     api_orders.router,
+    api_records.router,
     api_visits.router,
     api_audit.router,
     pages_public.router,
@@ -66,6 +69,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages_offers.router,
     pages_outcomes.router,
     pages_orders.router,
+    pages_records.router,
     fhir.router,
     calendar_routes.router,
     calendar_routes.webhooks_router,

@@ -165,6 +165,7 @@ def chart(
     ordered: int | None = None,
     revoked: int | None = None,
     uncovered: int = 0,
+    treated: int | None = None,
 ) -> Response:
     return chart_page(
         request,
@@ -177,6 +178,7 @@ def chart(
             "ordered": ordered,
             "revoked": revoked,
             "uncovered": uncovered,
+            "treated": treated,
         },
     )
 
@@ -215,6 +217,13 @@ def chart_page(
         "ordered": None,  # an order just written, and one just revoked (their ids), with the visits left uncovered
         "revoked": None,
         "uncovered": 0,
+        # Treatment records: a visit whose record was just written, and the form sent for a visit with its problems.
+        "treated": None,
+        "record_visit": None,
+        "record_form": {},
+        "record_errors": {},
+        "record_summary": [],
+        "record_problems": [],
         **extra,
     }
     context["written"] = next((o for o in record.orders if o.id == context["ordered"]), None)

@@ -81,6 +81,9 @@ POST   /visits/{visit_id}/reschedule                                            
 POST   /visits/{visit_id}/cancel                                                       401  200  404  200  200  200  200
 POST   /visits/{visit_id}/outcome                                                      401  403  403  200  200  200  200
 GET    /visits/{visit_id}/overrides                                                    401  403  403  403  200  200  200
+GET    /visits/{visit_id}/records                                                      401  200  404  403  200  200  403
+POST   /visits/{visit_id}/records                                                      401  403  403  403  201  201  403
+GET    /lots/{lot_number}/visits                                                       401  403  403  403  200  200  200
 GET    /overrides                                                                      401  403  403  403  200  200  200
 GET    /audit                                                                          401  403  403  403  403  403  200
 """
@@ -202,6 +205,13 @@ def _outcome(world: World) -> Call:
     return Call(f"/api/v1/visits/{done}/outcome", json={"outcome": "completed"})
 
 
+def _record(world: World) -> Call:
+    """What was given at the patient's completed visit (the demo's): a practitioner records it, or corrects it."""
+    done = _outcome(world).path.removesuffix("/outcome")
+    body = {"product": "Botox 100U", "lot_number": "MATRIX-1", "consent": True}
+    return Call(f"{done}/records", json=body)
+
+
 def _revoke(world: World) -> Call:
     """A fresh order of Dr. Brar's for the patient: she has the demo's too, so no visit is left uncovered."""
     order = write_order(
@@ -285,6 +295,8 @@ ARRANGE: dict[str, Callable[[World, str], Call]] = {
     "/api/v1/visits/{visit_id}/cancel": lambda w, who: Call(f"/api/v1/visits/{w.demo.book(SIMRAN)}/cancel"),
     "/api/v1/visits/{visit_id}/outcome": lambda w, who: _outcome(w),
     "/api/v1/visits/{visit_id}/overrides": lambda w, who: Call(f"/api/v1/visits/{w.visit}/overrides"),
+    "POST /api/v1/visits/{visit_id}/records": lambda w, who: _record(w),
+    "/api/v1/lots/{lot_number}/visits": lambda w, who: Call("/api/v1/lots/MATRIX-1/visits"),
 }
 
 
@@ -320,7 +332,7 @@ def test_each_role_gets_the_status_in_the_table(
 
 # The routers whose every operation is in the table, by their OpenAPI tag. A router joins with its rows (and an
 # arrangement where a call needs one), then its tag here.
-TABLED_TAGS = {"api", "sessions", "clinics", "patients", "orders", "visits", "audit"}
+TABLED_TAGS = {"api", "sessions", "clinics", "patients", "orders", "treatment records", "visits", "audit"}
 
 
 def test_the_table_names_every_operation_of_the_api(world: World) -> None:

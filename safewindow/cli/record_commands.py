@@ -1,0 +1,137 @@
+"""`safewindow record`, `records`, `lot`: what was given at a completed visit, and a product recall's question,
+which visits had this lot.
+
+A record names the product, its lot number (as printed) and expiry, the dose, the areas, a note, and needs
+`--consent`: the practitioner's confirmation that the patient gave informed consent before the treatment. A record
+is never changed: recording again corrects it, and the newest is the visit's record. A visit not recorded as
+completed is refused with exit code 3 and nothing is written; bad input exits with code 2 and a line naming the
+option for each field at fault."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from safewindow.cli.advice_commands import JsonFlag
+from safewindow.cli.booking_commands import refusals_exit
+from safewindow.cli.output import bad_input_exits, console, print_json
+from safewindow.cli.store_access import sessions
+from safewindow.cli.store_commands import actor
+from safewindow.services.advice import parse_day
+from safewindow.services.clinic_view import get_clinic
+from safewindow.services.treatment_records import record_treatment, records_of_visit, visits_with_lot
+from safewindow.store.unit_of_work import UnitOfWork
+
+# The services' fields, as these commands name them.
+OPTIONS = {"visit": "VISIT_ID", "lot_number": "--lot", "expires_on": "--expires"}
+
+
+def record_command(
+    visit: Annotated[int, typer.Argument(help="Visit id (recorded as completed).")],
+    product: Annotated[str, typer.Option("--product", help="The product given, as on its package.")],
+    lot: Annotated[str, typer.Option("--lot", help="Its lot number, as printed.")],
+    expires: Annotated[str | None, typer.Option("--expires", help="Its expiry, YYYY-MM-DD.")] = None,
+    dose: Annotated[str, typer.Option("--dose", help="The dose, e.g. '20 units'.")] = "",
+    areas: Annotated[str, typer.Option("--areas", help="The areas treated.")] = "",
+    note: Annotated[str, typer.Option("--note", help="A note for the chart.")] = "",
+    consent: Annotated[
+        bool, typer.Option("--consent", help="The patient gave informed consent before the treatment (required).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record what was given at a completed visit; recording again corrects it (the newest is the visit's)."""
+    with bad_input_exits(OPTIONS), refusals_exit(as_json):
+        expires_on = parse_day(expires, "expires") if expires is not None else None
+        recorded = record_treatment(
+            sessions(),
+            visit_id=visit,
+            product=product,
+            lot=lot,
+            expires_on=expires_on,
+            dose=dose,
+            areas=areas,
+            note=note,
+            consent=consent,
+            actor=actor(),
+        )
+    if as_json:
+        print_json(recorded.as_dict())
+        return
+    console.print(
+        f"[green]record {recorded.id}[/] of visit {recorded.visit_id}: {recorded.product}, lot {recorded.lot_number}",
+        soft_wrap=True,
+    )
+    if recorded.expired_when_given:
+        console.print(
+            f"  [yellow]warning[/] the lot expired on {recorded.expires_on}, before the visit", soft_wrap=True
+        )
+
+
+def records_command(
+    visit: Annotated[int, typer.Argument(help="Visit id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """What was given at a visit, newest (the visit's record) first; earlier ones are amended."""
+    with bad_input_exits(OPTIONS), UnitOfWork(sessions()) as uow:
+        found = records_of_visit(uow.session, visit)
+    if as_json:
+        print_json([record.as_dict() for record in found])
+        return
+    if not found:
+        console.print(f"Nothing recorded for visit {visit}.")
+        return
+    table = Table("id", "product", "lot", "expires", "dose", "areas", "note", "recorded by", "status")
+    for number, record in enumerate(found):
+        expires = record.expires_on.isoformat() if record.expires_on else "-"
+        if record.expired_when_given:
+            expires += " (expired when given)"
+        table.add_row(
+            str(record.id),
+            record.product,
+            record.lot_number,
+            expires,
+            record.dose or "-",
+            record.areas or "-",
+            record.note or "-",
+            record.recorded_by,
+            "current" if number == 0 else "amended",
+        )
+    console.print(table)
+
+
+def lot_command(
+    lot: Annotated[str, typer.Argument(help="The lot number, as printed.")],
+    clinic: Annotated[int | None, typer.Option("--clinic", help="Only this clinic's visits.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every visit whose current record names the lot, earliest first: whom to contact in a recall."""
+    with bad_input_exits({**OPTIONS, "lot_number": "LOT"}), UnitOfWork(sessions()) as uow:
+        if clinic is not None:
+            get_clinic(uow.session, clinic)
+        found = visits_with_lot(uow.session, lot, clinic_id=clinic)
+    if as_json:
+        print_json([visit.as_dict() for visit in found])
+        return
+    if not found:
+        console.print(f"No visit's record names lot {lot.strip().upper()}.")
+        return
+    table = Table("visit", "day", "patient", "clinic", "treatment", "product", "record")
+    for visit in found:
+        table.add_row(
+            str(visit.visit_id),
+            visit.day.isoformat(),
+            f"{visit.patient_id} {visit.patient}",
+            visit.clinic,
+            visit.treatment,
+            visit.product,
+            str(visit.record_id),
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("record")(record_command)
+    app.command("records")(records_command)
+    app.command("lot")(lot_command)
