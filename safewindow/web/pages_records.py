@@ -25,11 +25,10 @@ from safewindow.services.treatment_records import LONGEST, LotVisit, lot_number,
 from safewindow.store import models
 from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork
-from safewindow.web.auth import audit_read, check_csrf, may_see_patient, store
+from safewindow.web.auth import audit_read, check_csrf, store
 from safewindow.web.dependencies import knowledge_base
-from safewindow.web.errors import NotFound
 from safewindow.web.pages_account import Fields, RecordId, StaffUser, read_form, render, summary_of
-from safewindow.web.pages_staff import chart_page
+from safewindow.web.pages_staff import chart_page, patient_of_visit_here
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 LABELS = {
@@ -61,13 +60,7 @@ async def record_sent(request: Request, user: StaffUser, visit_id: RecordId) -> 
 
 def _record(request: Request, user: User, visit_id: int, fields: Fields) -> Response:
     """The record written, or the chart again with the form as sent and what is wrong beside each field."""
-    with UnitOfWork(store(request)) as uow:
-        visit = uow.session.get(models.Visit, visit_id)
-        patient_id = visit.patient_id if visit is not None else None
-        elsewhere = visit is not None and user.clinic_id not in (None, visit.clinic_id)
-    if patient_id is None or elsewhere:
-        raise NotFound("visit", f"no visit {visit_id} at your clinic")
-    may_see_patient(user, patient_id)
+    patient_id = patient_of_visit_here(request, user, visit_id)
     sent = {
         "product": fields.text("product", LONGEST["product"]),
         "lot_number": fields.text("lot_number", LONGEST_LOT),

@@ -230,6 +230,19 @@ def chart_page(
     return render(request, "staff_chart.html", context, user=user, status=status)
 
 
+def patient_of_visit_here(request: Request, user: User, visit_id: int) -> int:
+    """The patient of a visit this staff member may chart: staff with a home clinic chart only its visits (as
+    they book only there), so another clinic's is not found."""
+    with UnitOfWork(store(request)) as uow:
+        visit = uow.session.get(models.Visit, visit_id)
+        patient_id = visit.patient_id if visit is not None else None
+        elsewhere = visit is not None and user.clinic_id not in (None, visit.clinic_id)
+    if patient_id is None or elsewhere:
+        raise NotFound("visit", f"no visit {visit_id} at your clinic")
+    may_see_patient(user, patient_id)
+    return patient_id
+
+
 def may_order(session: Session, kb: KnowledgeBase, user: User) -> tuple[str, ...]:
     """What this user, a practitioner, may order for a patient (or revoke an order of) at the clinic they work
     with: the chart's form offers those. The orders service checks it again; everyone else gets no form."""

@@ -14,24 +14,16 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from pydantic import TypeAdapter
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from sqlalchemy import update
 
 from safewindow.services.accounts import create_account
 from safewindow.services.demo_accounts import DEMO_PASSWORD
 from safewindow.store import models
 from safewindow.store.account_models import Account, Role
-from safewindow.store.database import make_engine, make_session_factory
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.api_orders import OrderOut, RevokedOut
 from safewindow.web.api_visits import Refusals
-from safewindow.web.app import create_app
+from tests.web.fuzz_as import headers_of, tag_schema, validate
 from tests.web.test_api_demo import CLAIRE, CLINIC, PHYSICIAN, SIMRAN, TODAY, Demo, open_demo
 
 NURSE = 4  # Erin Friesen, registered nurse at clinic 1: gives Botox only on a prescriber's order
@@ -355,15 +347,12 @@ def test_a_change_made_with_the_cookie_needs_the_csrf_token(demo: Demo) -> None:
 
 # Schemathesis on the orders endpoints as a prescriber (the administrator's run in test_api_schemathesis_auth only
 # gets 403 here): for inputs generated from the schema, never a 5xx, and every response as documented.
-fuzzed = create_app(sessions=make_session_factory(make_engine("sqlite://")))
-schema = schemathesis.openapi.from_asgi("/openapi.json", fuzzed).include(tag="orders")
+fuzzed, schema = tag_schema("orders")
 
 
 @pytest.fixture(scope="module")
 def prescriber(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    with open_demo(tmp_path_factory.mktemp("orders-fuzz")) as opened:
-        fuzzed.state.sessions = opened.sessions
-        yield opened.headers("practitioner")
+    yield from headers_of(fuzzed, tmp_path_factory.mktemp("orders-fuzz"), "practitioner")
 
 
 @schema.parametrize()
@@ -371,13 +360,4 @@ def prescriber(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
 def test_the_orders_api_conforms_to_its_schema_for_a_prescriber(
     case: schemathesis.Case, prescriber: dict[str, str]
 ) -> None:
-    case.call_and_validate(
-        headers=prescriber,
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_headers_conformance,
-            response_schema_conformance,
-        ],
-    )
+    validate(case, prescriber)

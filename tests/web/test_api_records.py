@@ -14,22 +14,14 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from pydantic import TypeAdapter
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from sqlalchemy import select
 
 from safewindow.store import models
-from safewindow.store.database import make_engine, make_session_factory
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.api_records import LotVisitOut, RecordOut
 from safewindow.web.api_visits import Refusals
-from safewindow.web.app import create_app
 from tests.visits import begun_visit
+from tests.web.fuzz_as import headers_of, tag_schema, validate
 from tests.web.test_api_demo import CLINIC, SIMRAN, TODAY, Demo, open_demo
 
 RECORDS = TypeAdapter(list[RecordOut])
@@ -304,15 +296,12 @@ def test_the_same_key_records_once(demo: Demo) -> None:
 
 # Schemathesis on the records endpoints as a practitioner (the only role that gets past the role checks on all
 # of them): for inputs generated from the schema, never a 5xx, and every response as documented.
-fuzzed = create_app(sessions=make_session_factory(make_engine("sqlite://")))
-schema = schemathesis.openapi.from_asgi("/openapi.json", fuzzed).include(tag="treatment records")
+fuzzed, schema = tag_schema("treatment records")
 
 
 @pytest.fixture(scope="module")
 def practitioner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    with open_demo(tmp_path_factory.mktemp("records-fuzz")) as opened:
-        fuzzed.state.sessions = opened.sessions
-        yield opened.headers("practitioner")
+    yield from headers_of(fuzzed, tmp_path_factory.mktemp("records-fuzz"), "practitioner")
 
 
 @schema.parametrize()
@@ -320,13 +309,4 @@ def practitioner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
 def test_the_records_api_conforms_to_its_schema_for_a_practitioner(
     case: schemathesis.Case, practitioner: dict[str, str]
 ) -> None:
-    case.call_and_validate(
-        headers=practitioner,
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_headers_conformance,
-            response_schema_conformance,
-        ],
-    )
+    validate(case, practitioner)
