@@ -24,7 +24,7 @@ from safewindow.services.advice import check_factors
 from safewindow.services.clinic_view import load_patient
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.offers import change_notice
-from safewindow.services.orders import Order, orders_of, uncovered_visits
+from safewindow.services.orders import Order, covered_by, orders_of, uncovered_visits
 from safewindow.services.treatment_records import Record, records_of_patient
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -138,12 +138,8 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
     holding = [v for v in visits if v.status in models.ACTIVE_STATUSES]
 
     orders = orders_of(session, patient_id)
-    covered: dict[str, date] = {}  # treatment -> the last day the orders in force cover
-    for order in orders:
-        if order.in_force(clinic_day(now, clinic_zone())):
-            covered[order.treatment] = max(order.valid_until, covered.get(order.treatment, order.valid_until))
     ahead = [v for v in visits if v.status is models.VisitStatus.BOOKED and v.end_at > now]
-    uncovered = uncovered_visits(session, ahead, covered)
+    uncovered = uncovered_visits(session, ahead, covered_by(orders))
     records = records_of_patient(session, patient_id)
 
     past, upcoming = [], []

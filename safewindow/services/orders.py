@@ -23,7 +23,7 @@ from safewindow.domain.history import clinic_day
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.treatments import Prescriber
 from safewindow.services.booking import Problem, Refused
-from safewindow.services.clinic_setup import clinic_setup, permissions_of
+from safewindow.services.clinic_setup import ClinicSetup, clinic_setup, permissions_of
 from safewindow.services.clinic_view import load_patient
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.local_time import short_local
@@ -171,7 +171,7 @@ def revoke_order(
         found = session.get(models.ClientOrder, order_id)
         if found is None:
             raise NotFound("order", f"no order {order_id}")
-        patient = load_patient(session, found.patient_id, lock=True)
+        load_patient(session, found.patient_id, lock=True)
         row = session.get(models.ClientOrder, order_id, populate_existing=True)
         assert row is not None  # orders are never deleted, and the patient's row is held
         if row.revoked_at is not None:
@@ -180,20 +180,7 @@ def revoke_order(
         row.revoked_at, row.revoked_by = now, actor
         session.flush()
         _audit(session, actor, "order.revoked", row)
-        orders = dict(patient.orders)
-        orders.pop(row.treatment_slug, None)
-        remaining = [
-            o.valid_until
-            for o in session.scalars(
-                select(models.ClientOrder).where(
-                    models.ClientOrder.patient_id == row.patient_id,
-                    models.ClientOrder.treatment_slug == row.treatment_slug,
-                    models.ClientOrder.revoked_at.is_(None),
-                )
-            )
-        ]
-        if remaining:
-            orders[row.treatment_slug] = max(remaining)
+        covered = covered_by(orders_of(session, row.patient_id))
         visits = session.scalars(
             select(models.Visit).where(
                 models.Visit.patient_id == row.patient_id,
@@ -202,10 +189,19 @@ def revoke_order(
                 models.Visit.end_at > now,
             )
         )
-        uncovered = tuple(uncovered_visits(session, visits, orders).values())
+        uncovered = tuple(uncovered_visits(session, visits, covered).values())
         revoked = Revoked(order_of(row), uncovered)
         uow.commit()
         return revoked
+
+
+def covered_by(orders: Iterable[Order]) -> dict[str, date]:
+    """Treatment -> the last day the orders not revoked cover (an order past its last day covers no day ahead)."""
+    covered: dict[str, date] = {}
+    for order in orders:
+        if order.revoked_at is None:
+            covered[order.treatment] = max(order.valid_until, covered.get(order.treatment, order.valid_until))
+    return covered
 
 
 def uncovered_visits(
@@ -214,8 +210,11 @@ def uncovered_visits(
     """Of `visits`, each whose practitioner gives its treatment only on a prescriber's order and whose day the
     patient's orders in force (`orders`: treatment -> last day covered) do not reach, with why."""
     found = {}
+    setups: dict[int, ClinicSetup] = {}  # each clinic's read once (its version is a query)
     for visit in visits:
-        setup = clinic_setup(session, visit.clinic_id)
+        setup = setups.get(visit.clinic_id) or setups.setdefault(
+            visit.clinic_id, clinic_setup(session, visit.clinic_id)
+        )
         offered = setup.offered.get(visit.treatment_slug)
         member = next((m for m in setup.staff if m.id == visit.practitioner_id), None)
         if offered is None or member is None or not member.with_busy(NOT_BUSY).needs_order_for(offered):
@@ -263,11 +262,14 @@ def orderable_permissions(session: Session, clinic_id: int | None = None) -> dic
 
 
 def orderable_by(
-    session: Session, kb: KnowledgeBase, practitioner: models.Practitioner, clinic_id: int | None = None
+    session: Session, kb: KnowledgeBase, practitioner_id: int, clinic_id: int | None = None
 ) -> tuple[str, ...]:
     """The treatments (in the knowledge base's order) the practitioner may order for a patient, or revoke an
     order of: offered (at the clinic, or anywhere), needing an order from someone, given by them in their own
-    right."""
+    right. None for a practitioner unknown or no longer active."""
+    practitioner = _active_practitioner(session, practitioner_id)
+    if practitioner is None:
+        return ()
     own = permissions_of(practitioner)
     needing = orderable_permissions(session, clinic_id)
     return tuple(
@@ -289,15 +291,21 @@ def _permissions_needed(session: Session, treatment: str) -> set[str]:
     )
 
 
+def _active_practitioner(session: Session, practitioner_id: int) -> models.Practitioner | None:
+    """The practitioner with their grants, if they are still active."""
+    found = session.get(
+        models.Practitioner,
+        practitioner_id,
+        options=[selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants)],
+    )
+    return found if found is not None and found.active else None
+
+
 def _prescriber(session: Session, prescriber_id: int, treatment: str, needed: set[str]) -> models.Practitioner:
     """The practitioner, if they hold one of the `needed` permissions in their own right: only they may order
     `treatment` for a patient or revoke such an order."""
-    prescriber = session.get(
-        models.Practitioner,
-        prescriber_id,
-        options=[selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants)],
-    )
-    if prescriber is None or not prescriber.active:
+    prescriber = _active_practitioner(session, prescriber_id)
+    if prescriber is None:
         raise NotFound("prescriber", f"no practitioner {prescriber_id}")
     if needed.isdisjoint(permissions_of(prescriber)):
         raise Refused(

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
@@ -23,8 +23,8 @@ from safewindow.services.errors import FieldProblems, NotFound
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 
-LOT = re.compile(r"[A-Z0-9][A-Z0-9./-]{0,63}")
-LONGEST = {"product": 200, "dose": 100, "areas": 500, "note": 2000}
+LONGEST = {"product": 200, "lot_number": 64, "dose": 100, "areas": 500, "note": 2000}
+LOT = re.compile(rf"[A-Z0-9][A-Z0-9./-]{{0,{LONGEST['lot_number'] - 1}}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,25 +159,28 @@ def record_treatment(
 
 def records_of_patient(session: Session, patient_id: int) -> dict[int, tuple[Record, ...]]:
     """Each of the patient's visits with a record -> its records, newest (the visit's record) first."""
+    return _records(session, models.Visit.patient_id == patient_id)
+
+
+def records_of_visit(session: Session, visit_id: int) -> tuple[Record, ...]:
+    """The visit's records, newest first; NotFound for an unknown visit."""
+    if session.get(models.Visit, visit_id) is None:
+        raise NotFound("visit", f"no visit {visit_id}")
+    return _records(session, models.Visit.id == visit_id).get(visit_id, ())
+
+
+def _records(session: Session, which: ColumnElement[bool]) -> dict[int, tuple[Record, ...]]:
     rows = session.execute(
         select(models.TreatmentRecord, models.Visit.start_at, models.Clinic.time_zone)
         .join(models.Visit, models.Visit.id == models.TreatmentRecord.visit_id)
         .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
-        .where(models.Visit.patient_id == patient_id)
+        .where(which)
         .order_by(models.TreatmentRecord.id.desc())
     )
     found: defaultdict[int, list[Record]] = defaultdict(list)
     for row, start, zone in rows:
         found[row.visit_id].append(_record(row, clinic_day(start, clinic_zone(zone))))
     return {visit: tuple(records) for visit, records in found.items()}
-
-
-def records_of_visit(session: Session, visit_id: int) -> tuple[Record, ...]:
-    """The visit's records, newest first; NotFound for an unknown visit."""
-    visit = session.get(models.Visit, visit_id)
-    if visit is None:
-        raise NotFound("visit", f"no visit {visit_id}")
-    return records_of_patient(session, visit.patient_id).get(visit_id, ())
 
 
 def visits_with_lot(session: Session, lot: str, clinic_id: int | None = None) -> list[LotVisit]:

@@ -9,7 +9,7 @@ reassign or cancel. A change refused shows the chart with the form as sent and w
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -19,24 +19,19 @@ from safewindow.services.booking import Refused
 from safewindow.services.errors import InputError
 from safewindow.services.orders import LONGEST_NOTE, revoke_order, write_order
 from safewindow.store import models
-from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import check_csrf, may_see_patient, store
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.errors import NotFound
 from safewindow.web.pages_account import Fields, RecordId, StaffUser, read_form, summary_of
-from safewindow.web.pages_staff import chart_page
+from safewindow.web.pages_staff import chart_page, practitioner_only
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 LABELS = {"treatment": "Treatment", "valid_until": "Covers visits until", "note": "Note"}
 
 
 def _practitioner_only(user: User) -> int:
-    """The practitioner writing or revoking; any other role may not, not even by a forged form."""
-    if user.role is not Role.PRACTITIONER:
-        raise HTTPException(403, f"a {user.role} may not write or revoke a prescriber's order; ask a prescriber")
-    assert user.practitioner_id is not None  # a practitioner's account always belongs to one
-    return user.practitioner_id
+    return practitioner_only(user, "write or revoke a prescriber's order; ask a prescriber")
 
 
 @router.post("/staff/patients/{patient_id}/orders")

@@ -28,7 +28,7 @@ from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import audit_read, check_csrf, store
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.pages_account import Fields, RecordId, StaffUser, read_form, render, summary_of
-from safewindow.web.pages_staff import chart_page, patient_of_visit_here
+from safewindow.web.pages_staff import chart_page, patient_of_visit_here, practitioner_only
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 LABELS = {
@@ -40,7 +40,6 @@ LABELS = {
     "note": "Note",
     "consent": "Informed consent",
 }
-LONGEST_LOT = 64
 MAY_SEARCH_LOTS = (Role.PRACTITIONER, Role.CLINIC_ADMIN)
 
 
@@ -53,8 +52,7 @@ def record_field_id(visit_id: int, field: str) -> str:
 async def record_sent(request: Request, user: StaffUser, visit_id: RecordId) -> Response:
     fields = await read_form(request)
     check_csrf(request, user, fields.csrf)
-    if user.role is not Role.PRACTITIONER:
-        raise HTTPException(403, f"a {user.role} may not record what was given; ask the practitioner")
+    practitioner_only(user, "record what was given; ask the practitioner")
     return await run_in_threadpool(_record, request, user, visit_id, fields)
 
 
@@ -63,7 +61,7 @@ def _record(request: Request, user: User, visit_id: int, fields: Fields) -> Resp
     patient_id = patient_of_visit_here(request, user, visit_id)
     sent = {
         "product": fields.text("product", LONGEST["product"]),
-        "lot_number": fields.text("lot_number", LONGEST_LOT),
+        "lot_number": fields.text("lot_number", LONGEST["lot_number"]),
         "expires_on": fields.text("expires_on", 20),
         "dose": fields.text("dose", LONGEST["dose"]),
         "areas": fields.text("areas", LONGEST["areas"]),
@@ -114,7 +112,7 @@ def _record(request: Request, user: User, visit_id: int, fields: Fields) -> Resp
 def lots(request: Request, user: StaffUser, lot: str = "") -> Response:
     if user.role not in MAY_SEARCH_LOTS:
         raise HTTPException(403, f"a {user.role} may not search treatment records by lot; ask a practitioner")
-    asked = lot.strip()[: LONGEST_LOT + 1]
+    asked = lot.strip()[: LONGEST["lot_number"] + 1]
     errors: dict[str, str] = {}
     found: list[LotVisit] = []
     searched = ""

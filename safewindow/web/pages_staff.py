@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_today, clinic_zone
@@ -230,6 +230,14 @@ def chart_page(
     return render(request, "staff_chart.html", context, user=user, status=status)
 
 
+def practitioner_only(user: User, what: str) -> int:
+    """The practitioner's id; any other role, or an account that belongs to no practitioner, may not do `what`
+    (a 403, whatever the form says)."""
+    if user.role is not Role.PRACTITIONER or user.practitioner_id is None:
+        raise HTTPException(403, f"a {user.role} may not {what}")
+    return user.practitioner_id
+
+
 def patient_of_visit_here(request: Request, user: User, visit_id: int) -> int:
     """The patient of a visit this staff member may chart: staff with a home clinic chart only its visits (as
     they book only there), so another clinic's is not found."""
@@ -248,14 +256,7 @@ def may_order(session: Session, kb: KnowledgeBase, user: User) -> tuple[str, ...
     with: the chart's form offers those. The orders service checks it again; everyone else gets no form."""
     if user.role is not Role.PRACTITIONER or user.practitioner_id is None:
         return ()
-    practitioner = session.get(
-        models.Practitioner,
-        user.practitioner_id,
-        options=[selectinload(models.Practitioner.qualifications).selectinload(models.Qualification.grants)],
-    )
-    if practitioner is None or not practitioner.active:
-        return ()
-    return orderable_by(session, kb, practitioner, user.clinic_id)
+    return orderable_by(session, kb, user.practitioner_id, user.clinic_id)
 
 
 def patient_name(session: Session, patient_id: int) -> str:

@@ -186,7 +186,7 @@ def test_what_each_practitioner_may_order(
     expected: tuple[str, ...],
 ) -> None:
     with UnitOfWork(sessions) as uow:
-        found = orderable_by(uow.session, kb, uow.session.get(models.Practitioner, practitioner), clinic)  # type: ignore[arg-type]
+        found = orderable_by(uow.session, kb, practitioner, clinic)
     assert found == expected
 
 

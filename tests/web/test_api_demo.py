@@ -142,6 +142,12 @@ class Demo:
         with UnitOfWork(self.sessions) as uow:
             return uow.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
+    def audit(self, entity: str, entity_id: object) -> list[dict[str, Any]]:
+        """The audit log's entries about one record, newest first, as the clinic admin reads them."""
+        params = {"entity": entity, "entity_id": str(entity_id), "limit": 1000}
+        entries: list[dict[str, Any]] = self.ok("GET", "/api/v1/audit", "clinic admin", params=params)
+        return entries
+
 
 # argon2id at its production cost takes half a second a hash; the demo's sign-ins need no such protection.
 QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

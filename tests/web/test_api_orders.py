@@ -54,13 +54,6 @@ def write(demo: Demo, patient: int, who: str = "practitioner", **change: Any) ->
     return written
 
 
-def audit_of(demo: Demo, entity: str, entity_id: int) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = demo.ok(
-        "GET", "/api/v1/audit", "clinic admin", params={"entity": entity, "entity_id": str(entity_id), "limit": 1000}
-    )
-    return entries
-
-
 def nurse_botox(demo: Demo, patient: int) -> dict[str, Any]:
     """Botox with the registered nurse at a time she is free (found as for Simran, whose order covers it)."""
     at = demo.free_slot("botox", practitioner=NURSE, patient=SIMRAN)
@@ -93,12 +86,12 @@ def test_orders_are_listed_newest_first_revoked_ones_too(demo: Demo) -> None:
 
 @pytest.mark.parametrize("who", ["front desk", "clinic admin"])
 def test_the_front_desk_and_the_administrator_may_not_read_orders(demo: Demo, who: str) -> None:
-    before = len(audit_of(demo, "patient-orders", SIMRAN))
+    before = len(demo.audit("patient-orders", SIMRAN))
     response = demo.call("GET", f"/api/v1/patients/{SIMRAN}/orders", who)
     assert response.status_code == 403
     assert response.json()["detail"][0]["field"] == "role"
     assert DEMO_NOTE not in response.text
-    assert len(audit_of(demo, "patient-orders", SIMRAN)) == before
+    assert len(demo.audit("patient-orders", SIMRAN)) == before
 
 
 def test_another_patient_s_orders_read_as_if_there_were_none(demo: Demo) -> None:
@@ -115,10 +108,10 @@ def test_another_patient_s_orders_read_as_if_there_were_none(demo: Demo) -> None
 
 
 def test_every_read_is_audited_by_ids_and_no_note_reaches_the_log(demo: Demo) -> None:
-    before = len([e for e in audit_of(demo, "patient-orders", SIMRAN) if e["action"] == "patient-orders.read"])
+    before = len([e for e in demo.audit("patient-orders", SIMRAN) if e["action"] == "patient-orders.read"])
     demo.ok("GET", f"/api/v1/patients/{SIMRAN}/orders", "practitioner")
     demo.ok("GET", f"/api/v1/patients/{SIMRAN}/orders", "patient")
-    reads = [e for e in audit_of(demo, "patient-orders", SIMRAN) if e["action"] == "patient-orders.read"]
+    reads = [e for e in demo.audit("patient-orders", SIMRAN) if e["action"] == "patient-orders.read"]
     assert len(reads) == before + 2
     assert [e["actor"].split(":")[0] for e in reads[:2]] == ["patient", "practitioner"]
     assert all(e["detail"] == {} for e in reads)
@@ -126,7 +119,7 @@ def test_every_read_is_audited_by_ids_and_no_note_reaches_the_log(demo: Demo) ->
     patient = demo.new_patient()
     order = write(demo, patient)
     demo.ok("POST", f"/api/v1/orders/{order['id']}/revoke", "practitioner")
-    changes = audit_of(demo, "client_order", order["id"])
+    changes = demo.audit("client_order", order["id"])
     assert [e["action"] for e in changes] == ["order.revoked", "order.written"]
     assert changes[1]["detail"] == {
         "patient_id": patient,
@@ -287,7 +280,7 @@ def test_revoking_is_idempotent_and_audited_once(demo: Demo) -> None:
     assert revoked.revoked_by == order["written_by"] and revoked.revoked_at is not None
     again = RevokedOut.model_validate(demo.ok("POST", f"/api/v1/orders/{order['id']}/revoke", "practitioner"))
     assert again == revoked
-    actions = [e["action"] for e in audit_of(demo, "client_order", order["id"])]
+    actions = [e["action"] for e in demo.audit("client_order", order["id"])]
     assert actions.count("order.revoked") == 1
 
 

@@ -78,13 +78,6 @@ def write(demo: Demo, visit: int, who: str = "practitioner", **change: Any) -> d
     return written
 
 
-def audit_of(demo: Demo, entity: str, entity_id: object) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = demo.ok(
-        "GET", "/api/v1/audit", "clinic admin", params={"entity": entity, "entity_id": str(entity_id), "limit": 1000}
-    )
-    return entries
-
-
 def test_a_practitioner_records_what_was_given_and_a_correction_is_listed_first(demo: Demo) -> None:
     visit = completed_visit(demo)
     path = f"/api/v1/visits/{visit}/records"
@@ -208,30 +201,30 @@ def test_the_patient_reads_her_own_visit_s_records_and_nobody_else_s(demo: Demo)
 def test_the_front_desk_and_the_administrator_may_not_read_records(demo: Demo, who: str) -> None:
     visit = simran_s_completed_visit(demo)
     write(demo, visit, note="Not for the front desk")
-    before = len(audit_of(demo, "visit-records", visit))
+    before = len(demo.audit("visit-records", visit))
     response = demo.call("GET", f"/api/v1/visits/{visit}/records", who)
     assert response.status_code == 403 and response.json()["detail"][0]["field"] == "role"
     assert "Not for the front desk" not in response.text
-    assert len(audit_of(demo, "visit-records", visit)) == before
+    assert len(demo.audit("visit-records", visit)) == before
 
 
 def test_every_read_is_audited_by_ids_and_nothing_given_reaches_the_log(demo: Demo) -> None:
     visit = simran_s_completed_visit(demo)
     written = write(demo, visit, product="Dysport Secret", lot_number="AUDIT-7", note="Left brow heavier")
-    before = len(audit_of(demo, "visit-records", visit))
+    before = len(demo.audit("visit-records", visit))
     demo.ok("GET", f"/api/v1/visits/{visit}/records", "practitioner")
     demo.ok("GET", f"/api/v1/visits/{visit}/records", "patient")
-    reads = audit_of(demo, "visit-records", visit)
+    reads = demo.audit("visit-records", visit)
     assert len(reads) == before + 2
     assert [e["action"] for e in reads[:2]] == ["visit-records.read"] * 2
     assert [e["actor"].split(":")[0] for e in reads[:2]] == ["patient", "practitioner"]
     assert all(e["detail"] == {} for e in reads)
 
     demo.ok("GET", "/api/v1/lots/audit-7/visits", "clinic admin")
-    [lot_read] = audit_of(demo, "lot", "AUDIT-7")
+    [lot_read] = demo.audit("lot", "AUDIT-7")
     assert (lot_read["action"], lot_read["actor"].split(":")[0], lot_read["detail"]) == ("lot.read", "clinic-admin", {})
 
-    changes = [e for e in audit_of(demo, "visit", visit) if e["action"] == "visit.treatment-recorded"]
+    changes = [e for e in demo.audit("visit", visit) if e["action"] == "visit.treatment-recorded"]
     assert changes and changes[0]["detail"]["record_id"] == written["id"]
     everything = demo.call("GET", "/api/v1/audit", "clinic admin", params={"limit": 1000}).text
     assert "Dysport Secret" not in everything and "Left brow" not in everything
@@ -278,7 +271,7 @@ def test_the_front_desk_and_patients_may_not_look_up_a_lot(demo: Demo, who: str)
 def test_a_lot_that_cannot_be_one_is_422_and_not_audited(demo: Demo) -> None:
     response = demo.call("GET", "/api/v1/lots/lot%2012/visits", "practitioner")
     assert response.status_code == 422 and [d["field"] for d in response.json()["detail"]] == ["lot_number"]
-    assert audit_of(demo, "lot", "LOT 12") == []
+    assert demo.audit("lot", "LOT 12") == []
 
 
 def test_the_same_key_records_once(demo: Demo) -> None:
