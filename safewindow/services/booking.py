@@ -274,6 +274,7 @@ def book(
             "area": area,
             "status": models.VisitStatus.BOOKED,
             "created_by": actor,
+            "deposit_cents": setup.deposits.get(treatment, 0),
         }
         # An INSERT ... RETURNING that gives back the visit as an object: the unit of work's flush costs more.
         visit = write_visit(
@@ -467,6 +468,7 @@ def cancel(
         was_on = clinic_day(visit.start_at, zone)
         _refuse_unless_empty(dependents(kb, session, visit, clinic_day(now, zone), was_on=was_on, then_on=None))
         visit.status = models.VisitStatus.CANCELLED
+        visit.cancelled_late = late
         audit_visit(session, actor, "visit.cancelled", visit, **({"late": True} if late else {}))
         record_visit_change(session, visit, "cancelled", now=now)
         uow.commit()

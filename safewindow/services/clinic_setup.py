@@ -67,6 +67,7 @@ class ClinicSetup:
     rooms: tuple[tuple[int, str], ...]  # id, kind
     devices: tuple[tuple[int, str], ...]
     offered: Mapping[str, domain.OfferedTreatment]
+    deposits: Mapping[str, int]  # treatment slug -> the deposit, in cents, a booking of it is asked (0: none)
     policy: domain.BookingPolicy
     staff: tuple[StaffMember, ...]  # by id
     adjustments: tuple[RuleAdjustment, ...]
@@ -199,6 +200,7 @@ def _read(session: Session, clinic_id: int) -> ClinicSetup:
             for t in row.treatments
             if t.active
         },
+        deposits={t.treatment_slug: t.deposit_cents for t in row.treatments if t.active and t.deposit_cents},
         policy=domain.DEFAULT_POLICY
         if policy is None
         else domain.BookingPolicy(

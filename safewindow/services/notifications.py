@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.aftercare import CALL_NOW, AftercareDay, AftercareTimeline, aftercare_timeline
 from safewindow.domain.availability import changes_close_in_words
+from safewindow.domain.deposits import terms
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services import webhooks
@@ -172,6 +173,7 @@ def _notice(visit: models.Visit, event: VisitEvent, name: str, was: datetime | N
             f"Your visit is booked: {name}, {at}, at {clinic.name}, {clinic.address}.",
             "The attached calendar file adds it to your calendar.",
             _changes(clinic),
+            *([terms(clinic.name, visit.deposit_cents, change_notice(clinic))] if visit.deposit_cents else []),
         )
     if event is VisitEvent.RESCHEDULED:
         moved = f" (it was {when(was, clinic.time_zone)})" if was else ""

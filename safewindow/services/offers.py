@@ -1,8 +1,8 @@
 """What a clinic offers and how it takes bookings, set by its administrator: each treatment's length, its set-up
-and clean-up buffers, who may do it (a permission that qualifications grant) and the room kind and device it
-needs; and the booking policy (minimum notice, how far ahead, the grid slots start on, and until how long
-before a visit the patient may cancel or move it online). One transaction per change, audited with the values
-before and after.
+and clean-up buffers, who may do it (a permission that qualifications grant), the room kind and device it
+needs and the deposit it asks to hold a visit; and the booking policy (minimum notice, how far ahead, the grid
+slots start on, and until how long before a visit the patient may cancel or move it online). One transaction
+per change, audited with the values before and after.
 
 A change applies to bookings from then on. Booked visits keep the time they hold (their buffers were recorded
 when they were booked), so no change here can strand one; a treatment no longer offered stays booked where it
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.domain.availability import DEFAULT_POLICY, LONGEST_BUFFER_MINUTES, LONGEST_VISIT_MINUTES
+from safewindow.domain.deposits import LARGEST_CENTS, dollars
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.treatments import Prescriber, Treatment
 from safewindow.services.admin import hold_clinic
@@ -46,6 +47,7 @@ class Offer:
     room_kind: str | None  # None: no room is booked
     device_kind: str | None  # a shared device of this kind is booked too
     active: bool  # offered for booking now
+    deposit_cents: int = 0  # asked to hold a visit (domain/deposits.py); 0: none
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -88,6 +90,7 @@ def _offer(row: models.ClinicTreatment, kb: KnowledgeBase) -> Offer:
         row.required_room_kind,
         row.required_device_kind,
         row.active,
+        row.deposit_cents,
     )
 
 
@@ -126,6 +129,8 @@ def _problems(offer: Offer, kb: KnowledgeBase, allowed: Choices) -> list[tuple[s
             problems.append(("permission", f"{treatment.name} needs a permission: choose who may do it"))
     elif offer.permission not in dict(allowed.permissions):
         problems.append(("permission", f"{offer.permission!r} is not a permission"))
+    if not 0 <= offer.deposit_cents <= LARGEST_CENTS:
+        problems.append(("deposit_cents", f"must be 0 (none) to {LARGEST_CENTS} cents ({dollars(LARGEST_CENTS)})"))
     if offer.room_kind is not None and offer.room_kind not in allowed.room_kinds:
         problems.append(("room_kind", f"the clinic has no {offer.room_kind!r} room"))
     if offer.device_kind is not None and offer.device_kind not in allowed.device_kinds:
@@ -160,6 +165,7 @@ def set_offer(
         row.required_room_kind = offer.room_kind
         row.required_device_kind = offer.device_kind
         row.active = offer.active
+        row.deposit_cents = offer.deposit_cents
         session.flush()
         after = _offer(row, kb)
         if after != before:

@@ -185,6 +185,7 @@ class _Loader:
                 required_permission_id=offer.permission,
                 required_room_kind=offer.room,
                 required_device_kind=offer.device,
+                deposit_cents=offer.deposit_cents,
             )
         return clinic
 
@@ -289,6 +290,7 @@ class _Loader:
                 area=visit.area,
                 status=visit.status,
                 created_by=ACTOR,
+                deposit_cents=offer.deposit_cents if visit.status == m.VisitStatus.BOOKED else 0,
             )
 
 

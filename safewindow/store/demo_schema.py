@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from safewindow.clock import DEFAULT_ZONE
 from safewindow.domain.availability import LONGEST_BUFFER_MINUTES, LONGEST_VISIT_MINUTES
+from safewindow.domain.deposits import LARGEST_CENTS
 from safewindow.store.models import DEFAULT_AREA, VisitStatus
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -52,6 +53,7 @@ class OfferSpec(_Spec):
     permission: str | None = None
     room: str | None = None
     device: str | None = None
+    deposit_cents: int = Field(default=0, ge=0, le=LARGEST_CENTS)  # asked to hold a visit
 
 
 class PolicySpec(_Spec):

@@ -283,6 +283,7 @@ class ClinicTreatment(Base):
         UniqueConstraint("clinic_id", "treatment_slug"),
         CheckConstraint("duration_minutes > 0", name="positive_duration"),
         CheckConstraint("buffer_before_minutes >= 0 AND buffer_after_minutes >= 0", name="buffers_not_negative"),
+        CheckConstraint("deposit_cents >= 0", name="deposit_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -295,6 +296,7 @@ class ClinicTreatment(Base):
     required_room_kind: Mapped[str | None] = mapped_column(String(64))
     required_device_kind: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    deposit_cents: Mapped[int] = mapped_column(default=0, server_default="0")  # asked to hold a visit; 0: none
 
     clinic: Mapped[Clinic] = relationship(back_populates="treatments")
     required_permission: Mapped[Permission | None] = relationship()
@@ -404,6 +406,7 @@ class Visit(Base):
         CheckConstraint("start_at < end_at", name="starts_before_ends"),
         CheckConstraint("status IN ('booked', 'completed', 'cancelled', 'no-show')", name="known_status"),
         CheckConstraint("held_from <= start_at AND end_at <= held_until", name="held_contains_visit"),
+        CheckConstraint("deposit_cents >= 0", name="deposit_not_negative"),
         Index("ix_visits_practitioner_id_start_at", "practitioner_id", "start_at"),
         Index("ix_visits_patient_id_start_at", "patient_id", "start_at"),
         Index("ix_visits_room_id_start_at", "room_id", "start_at"),
@@ -428,6 +431,10 @@ class Visit(Base):
     )
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    # The deposit the clinic asked when it was booked (its offer may change since), and whether it was cancelled
+    # within the clinic's notice for changes: then the clinic may keep that deposit.
+    deposit_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    cancelled_late: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Optimistic locking: changing a visit someone else changed meanwhile fails with StaleDataError.
     version: Mapped[int] = mapped_column(server_default="1")
 
@@ -488,6 +495,29 @@ class TreatmentRecord(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     visit: Mapped[Visit] = relationship()
+
+
+class DepositEntry(Base):
+    """One step of a visit's deposit, as staff recorded it (domain/deposits.py says which may follow which).
+    Append-only: the database refuses UPDATE and DELETE, so the ledger of money is never rewritten."""
+
+    __tablename__ = "deposit_entries"
+    __table_args__ = (
+        CheckConstraint("step IN ('taken', 'applied', 'refunded', 'kept', 'waived')", name="known_step"),
+        CheckConstraint("amount_cents > 0", name="positive_amount"),
+        CheckConstraint("step <> 'waived' OR length(trim(reason)) > 0", name="waiver_has_reason"),
+        Index("ix_deposit_entries_visit_id", "visit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    step: Mapped[str] = mapped_column(String(16))
+    amount_cents: Mapped[int]
+    method: Mapped[str | None] = mapped_column(String(16))  # card, cash, e-transfer, other: taken and refunded
+    reference: Mapped[str] = mapped_column(String(64), default="", server_default="")  # a receipt's number
+    reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
 
 
 class AuditEntry(Base):

@@ -34,7 +34,7 @@ from safewindow.services.notifications import (
     write_mail_for_changes,
     write_visit_mail,
 )
-from safewindow.services.offers import Policy, set_booking_policy
+from safewindow.services.offers import Offer, Policy, offers, set_booking_policy, set_offer
 from safewindow.store import models
 from safewindow.store.outbox_models import CalendarFeed, OutboxMessage, OwnerKind, VisitChange
 from safewindow.store.unit_of_work import UnitOfWork
@@ -150,6 +150,25 @@ def test_the_confirmation_gives_the_clinics_notice_for_changes_made_online(
     assert (
         "To cancel or move it, sign in and open My visits until 48 hours before it begins; "
         "after that, please call the clinic." in confirmation.body
+    )
+
+
+def test_the_confirmation_states_the_deposit_the_clinic_asks_and_when_it_may_keep_it(
+    sessions: sessionmaker[Session], asha: Callable[..., int]
+) -> None:
+    without = booked(sessions, asha(), "botox", "2026-12-01T10:00")
+    assert "deposit" not in pending(sessions, visit_id=without)[0].body
+    with UnitOfWork(sessions) as uow:
+        (botox,) = [o for o in offers(uow.session, CLINIC, KB) if o.treatment == "botox"]
+    asked = Offer(**(botox.as_dict() | {"deposit_cents": 5000}))  # type: ignore[arg-type]
+    set_offer(sessions, KB, clinic_id=CLINIC, offer=asked, actor="admin")
+    set_booking_policy(sessions, clinic_id=CLINIC, policy=Policy(120, 90, 15, 24 * 60), actor="admin")
+    visit = booked(sessions, asha(), "botox", "2026-12-02T10:00")
+    confirmation = pending(sessions, visit_id=visit)[0]
+    assert (
+        "Fraser Valley Skin Studio asks a $50.00 deposit to hold this visit; the clinic will contact you to take "
+        "it. If the visit is cancelled less than 24 hours before it begins, or missed, the clinic may keep it; "
+        "otherwise it counts toward your visit, or is refunded if you cancel." in confirmation.body.replace("\n", " ")
     )
 
 
