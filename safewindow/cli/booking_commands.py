@@ -16,6 +16,7 @@ from safewindow.cli.output import REFUSED, bad_input_exits, console, print_json
 from safewindow.cli.store_access import sessions
 from safewindow.cli.store_commands import actor
 from safewindow.clock import clinic_zone
+from safewindow.domain.deposits import dollars
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.advice import parse_day
 from safewindow.services.booking import Override, Refused, book, cancel, reschedule
@@ -54,6 +55,8 @@ def _say(row: dict[str, Any], verb: str) -> None:
         f"[green]{verb}[/] visit {row['id']}: {row['treatment']} {row['start']} to {row['end']} "
         f"(practitioner {row['practitioner']}, room {row['room'] or '-'})"
     )
+    if row["deposit_cents"]:
+        console.print(f"  deposit {dollars(row['deposit_cents'])} asked to hold it (safewindow deposit {row['id']})")
     for warning in row["warnings"]:
         console.print(f"  [yellow]warning[/] {warning['rule']}: {warning['message']}", soft_wrap=True)
     for rule in row["overrides"]:

@@ -11,6 +11,7 @@ from safewindow.cli import (
     advice_commands,
     booking_commands,
     demo_commands,
+    deposit_commands,
     offer_commands,
     order_commands,
     plan_commands,
@@ -31,6 +32,7 @@ app = typer.Typer(
 advice_commands.register(app)
 store_commands.register(app)
 booking_commands.register(app)
+deposit_commands.register(app)
 demo_commands.register(app)
 offer_commands.register(app)
 order_commands.register(app)

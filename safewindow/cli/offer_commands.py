@@ -2,8 +2,9 @@
 and the API set them.
 
 `offer` replaces the whole offer (an option left out takes its default), as the API's PUT does, so the command
-line says everything the clinic will book by. A refused change exits with code 2 and one `error:` line for each
-option at fault, so an administrator fixes them all in one go; nothing is written."""
+line says everything the clinic will book by, the deposit asked to hold each visit (`--deposit`, in dollars)
+included. A refused change exits with code 2 and one `error:` line for each option at fault, so an administrator
+fixes them all in one go; nothing is written."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from safewindow.cli.advice_commands import JsonFlag
 from safewindow.cli.output import bad_input_exits, console, print_json
 from safewindow.cli.store_access import sessions
 from safewindow.cli.store_commands import actor
+from safewindow.domain.deposits import LARGEST_CENTS, cents_of, dollars
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.errors import FieldProblems
 from safewindow.services.offers import Offer, Policy, booking_policy, offers, set_booking_policy, set_offer
@@ -30,12 +32,15 @@ OPTIONS = {
     "permission": "--permission",
     "room_kind": "--room",
     "device_kind": "--device",
+    "deposit_cents": "--deposit",
     "min_notice_minutes": "--notice-minutes",
     "horizon_days": "--horizon-days",
     "slot_step_minutes": "--step-minutes",
     "change_notice_minutes": "--change-notice-minutes",
 }
 
+# Dollars, as the clinic writes them: 50, 50.00 or $50.50 (digits enough for any amount the service may refuse).
+NOT_AN_AMOUNT = "give the deposit in dollars, e.g. 50 or 50.00 (0: none)"
 ALL_OF_THEM = "--notice-minutes, --horizon-days, --step-minutes and --change-notice-minutes"
 ClinicOption = Annotated[int, typer.Option("--clinic", help="Clinic id.")]
 
@@ -48,7 +53,9 @@ def list_offers(clinic: ClinicOption, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json([offer.as_dict() for offer in rows])
         return
-    table = Table("treatment", "name", "minutes", "before", "after", "permission", "room", "device", "offered")
+    table = Table(
+        "treatment", "name", "minutes", "before", "after", "permission", "room", "device", "deposit", "offered"
+    )
     for offer in rows:
         table.add_row(
             offer.treatment,
@@ -59,6 +66,7 @@ def list_offers(clinic: ClinicOption, as_json: JsonFlag = False) -> None:
             offer.permission or "-",
             offer.room_kind or "-",
             offer.device_kind or "-",
+            dollars(offer.deposit_cents) if offer.deposit_cents else "-",
             "yes" if offer.active else "no",
         )
     console.print(table)
@@ -78,18 +86,34 @@ def offer_command(
         str | None, typer.Option("--device", metavar="KIND", help="A shared device of this kind is booked.")
     ] = None,
     not_offered: Annotated[bool, typer.Option("--not-offered", help="Keep it, but take no new bookings.")] = False,
+    deposit: Annotated[
+        str, typer.Option("--deposit", metavar="DOLLARS", help="Asked to hold each visit, e.g. 50 or 50.00 (none: 0).")
+    ] = "0",
     as_json: JsonFlag = False,
 ) -> None:
     """Offer a treatment at the clinic, or replace how it is offered; from the next booking on."""
     kb = default_knowledge_base()
-    offer = Offer(slug, "", duration, before, after, permission, room, device, not not_offered)
+    cents = cents_of(deposit)
+    # An amount that is not one is checked with every other option: -1 cents, which the service refuses by name,
+    # stands in for it, so nothing is written and every option at fault is named at once.
+    offer = Offer(
+        slug, "", duration, before, after, permission, room, device, not not_offered, -1 if cents is None else cents
+    )
     with bad_input_exits(OPTIONS):
-        saved = set_offer(sessions(), kb, clinic_id=clinic, offer=offer, actor=actor())
+        try:
+            saved = set_offer(sessions(), kb, clinic_id=clinic, offer=offer, actor=actor())
+        except FieldProblems as refused:
+            # The service names the amount in cents; this option takes dollars.
+            said = f"must be 0 (none) to {dollars(LARGEST_CENTS)}" if cents is not None else NOT_AN_AMOUNT
+            raise FieldProblems(
+                [(field, said if field == "deposit_cents" else problem) for field, problem in refused.problems]
+            ) from None
     if as_json:
         print_json(saved.as_dict())
     else:
         state = "offered" if saved.active else "not offered"
-        console.print(f"[green]saved[/] {saved.name}: {saved.duration_minutes} minutes, {state}")
+        asked = f", deposit {dollars(saved.deposit_cents)}" if saved.deposit_cents else ""
+        console.print(f"[green]saved[/] {saved.name}: {saved.duration_minutes} minutes, {state}{asked}")
 
 
 def policy_command(

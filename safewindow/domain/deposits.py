@@ -10,6 +10,7 @@ where the deposit stands."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -50,6 +51,7 @@ class Todo(StrEnum):
 
 
 METHODS = ("card", "cash", "e-transfer", "other")  # how money changed hands, for TAKEN and REFUNDED
+_DOLLARS = re.compile(r"\$?(\d{1,9})(?:\.(\d{1,2}))?")
 _SETTLED = {Step.APPLIED: State.APPLIED, Step.REFUNDED: State.REFUNDED, Step.KEPT: State.KEPT}
 
 
@@ -70,6 +72,15 @@ class Visit:
 def dollars(cents: int) -> str:
     """An amount as the clinic writes it: $50.00."""
     return f"${cents // 100:,}.{cents % 100:02}"
+
+
+def cents_of(typed: str) -> int | None:
+    """An amount typed in dollars (50, 50.5, $1,075.00) in cents; None when it is not one."""
+    found = _DOLLARS.fullmatch(typed.replace(",", "").strip())
+    if found is None:
+        return None
+    whole, part = found.groups()
+    return int(whole) * 100 + int((part or "0").ljust(2, "0"))
 
 
 def terms(clinic: str, cents: int, change_notice: timedelta) -> str:
@@ -109,6 +120,11 @@ def todo(now: State, visit: Visit) -> Todo | None:
     if visit.status == "cancelled":
         return Todo.REFUND
     return None  # booked: it holds the visit
+
+
+def allowed(now: State, visit: Visit) -> tuple[Step, ...]:
+    """The steps that may be recorded of a deposit that stands `now`, for `visit`."""
+    return tuple(step for step in Step if problem(now, step, visit) is None)
 
 
 def problem(now: State, step: Step, visit: Visit) -> str | None:

@@ -19,6 +19,8 @@ DEMO_ACCOUNTS = (
     # A registered nurse (Erin Friesen): gives Botox only on a prescriber's order, may not write one or override.
     ("nurse@demo.example", Role.PRACTITIONER, None, "registered-nurse", "fraser-valley-skin-studio"),
     ("admin@demo.example", Role.CLINIC_ADMIN, None, None, "fraser-valley-skin-studio"),
+    # Sumas Mountain's front desk: the demo clinic that asks deposits and 24 hours' notice for changes.
+    ("frontdesk.sumas@demo.example", Role.FRONT_DESK, None, None, "sumas-mountain-aesthetics"),
 )
 
 

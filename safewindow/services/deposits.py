@@ -23,6 +23,7 @@ from safewindow.domain import deposits as policy
 from safewindow.domain.deposits import METHODS, State, Step, Todo
 from safewindow.domain.history import clinic_day
 from safewindow.services.booking import Problem, Refused, audit_visit, lock_visit
+from safewindow.services.clinic_view import get_clinic
 from safewindow.services.errors import FieldProblems, NotFound
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -63,6 +64,7 @@ class Deposit:
     amount_cents: int
     state: State
     todo: Todo | None
+    allowed: tuple[Step, ...]  # the steps that may be recorded now
     entries: tuple[Entry, ...]
 
     def as_dict(self) -> dict[str, object]:
@@ -71,6 +73,7 @@ class Deposit:
             "amount_cents": self.amount_cents,
             "state": str(self.state),
             "todo": str(self.todo) if self.todo else None,
+            "allowed": [str(step) for step in self.allowed],
             "entries": [entry.as_dict() for entry in self.entries],
         }
 
@@ -83,7 +86,7 @@ class ClinicDeposit:
     patient_id: int
     patient: str
     treatment: str
-    start: datetime
+    start: datetime  # on the clinic's clock
     status: str
 
     def as_dict(self) -> dict[str, object]:
@@ -185,8 +188,10 @@ def deposits_of_visits(session: Session, visits: Iterable[models.Visit]) -> dict
 
 def to_act_on(session: Session, clinic_id: int, *, now: datetime | None = None) -> list[ClinicDeposit]:
     """The clinic's deposits with something left to do, earliest visit first: due for a booked visit, or held
-    for one that has happened, was cancelled or was missed (visits of the last 180 days and later)."""
+    for one that has happened, was cancelled or was missed (visits of the last 180 days and later). Times are on
+    the clinic's clock; NotFound for an unknown clinic."""
     now = now or now_utc()
+    zone = clinic_zone(get_clinic(session, clinic_id).time_zone)
     rows = session.execute(
         select(models.Visit, models.Patient.name)
         .join(models.Patient, models.Patient.id == models.Visit.patient_id)
@@ -200,7 +205,12 @@ def to_act_on(session: Session, clinic_id: int, *, now: datetime | None = None) 
     deposits = _deposits(session, [visit for visit, _ in rows])
     return [
         ClinicDeposit(
-            deposits[visit.id], visit.patient_id, name, visit.treatment_slug, visit.start_at, str(visit.status)
+            deposits[visit.id],
+            visit.patient_id,
+            name,
+            visit.treatment_slug,
+            visit.start_at.astimezone(zone),
+            str(visit.status),
         )
         for visit, name in rows
         if deposits[visit.id].todo is not None
@@ -210,10 +220,7 @@ def to_act_on(session: Session, clinic_id: int, *, now: datetime | None = None) 
 def late_and_missed(session: Session, clinic_id: int, first: date, last: date) -> list[LateOrMissed]:
     """The clinic's visits from `first` to `last` (its days) cancelled within its notice for changes or not
     attended, earliest first."""
-    clinic = session.get(models.Clinic, clinic_id)
-    if clinic is None:
-        raise NotFound("clinic", f"no clinic {clinic_id}")
-    zone = clinic_zone(clinic.time_zone)
+    zone = clinic_zone(get_clinic(session, clinic_id).time_zone)
     begins = datetime.combine(first, datetime.min.time(), zone)
     ends = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
     rows = session.execute(
@@ -274,5 +281,8 @@ def _deposits(session: Session, visits: list[models.Visit]) -> dict[int, Deposit
     for visit in visits:
         entries = tuple(found[visit.id])
         now = policy.state(visit.deposit_cents, [entry.step for entry in entries])
-        result[visit.id] = Deposit(visit.id, visit.deposit_cents, now, policy.todo(now, _policy_visit(visit)), entries)
+        facts = _policy_visit(visit)
+        result[visit.id] = Deposit(
+            visit.id, visit.deposit_cents, now, policy.todo(now, facts), policy.allowed(now, facts), entries
+        )
     return result

@@ -69,7 +69,7 @@ def patient_row(patient: models.Patient) -> dict[str, Any]:
 
 
 def visit_row(visit: models.Visit, zone_name: str) -> dict[str, Any]:
-    """Times in the clinic's local time, with their UTC offset."""
+    """Times in the clinic's local time, with their UTC offset; the deposit asked when it was booked, in cents."""
     zone = clinic_zone(zone_name)
     return {
         "id": visit.id,
@@ -83,6 +83,7 @@ def visit_row(visit: models.Visit, zone_name: str) -> dict[str, Any]:
         "end": visit.end_at.astimezone(zone).isoformat(),
         "area": visit.area,
         "status": str(visit.status),
+        "deposit_cents": visit.deposit_cents,
     }
 
 

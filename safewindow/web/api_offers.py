@@ -1,6 +1,7 @@
 """What a clinic offers and its booking policy over the API. Public to read, as a booking site needs both; the
 clinic's administrator changes them, for their own clinic only (another clinic is 403). A refused change is 422
-naming every field at fault (services/offers.py)."""
+naming every field at fault (services/offers.py). An offer may ask a deposit to hold each visit (`deposit_cents`);
+what staff record of it is in api_deposits.py."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from safewindow.domain.deposits import LARGEST_CENTS, dollars
 from safewindow.services import offers
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.api_clinics import Admin, administers
 from safewindow.web.api_models import Problems, Shape
-from safewindow.web.api_sessions import ALLOWED, NOT_FOUND, WITH_BODY, Id, found_by_path
+from safewindow.web.api_sessions import ALLOWED, LARGEST_ID, NOT_FOUND, WITH_BODY, Id, found_by_path
 from safewindow.web.auth import store
 from safewindow.web.dependencies import knowledge_base
 
@@ -34,6 +36,13 @@ class OfferIn(Shape):
     room_kind: Kind | None = Field(default=None, description="A room of this kind is booked; null: none.")
     device_kind: Kind | None = Field(default=None, description="A shared device of this kind is booked too.")
     active: bool = Field(default=True, description="Offered for booking; booked visits stay either way.")
+    # The service checks the amount against LARGEST_CENTS, so that one answer names every field at fault; the body
+    # only keeps it a 32-bit integer, as the column is.
+    deposit_cents: Annotated[int, Field(ge=0, le=LARGEST_ID)] = Field(
+        default=0,
+        description=f"A deposit asked to hold each visit booked from now on, in cents, at most {LARGEST_CENTS} "
+        f"({dollars(LARGEST_CENTS)}); 0: none. Booked visits keep the amount they were booked with.",
+    )
 
 
 class OfferRow(OfferIn):

@@ -115,6 +115,10 @@ class VisitRow(Shape):
     end: datetime
     area: str
     status: models.VisitStatus
+    deposit_cents: int = Field(
+        description="The deposit the clinic asked to hold the visit when it was booked, in cents; 0: none "
+        "(`GET /visits/{visit_id}/deposit`: where it stands)."
+    )
 
 
 class BookedOut(VisitRow):

@@ -310,16 +310,17 @@ def propose(
 
 def confirm_context(kb: KnowledgeBase, proposal: Proposal, slot: str) -> dict[str, object]:
     treatment = kb.treatments[proposal.choice.treatment]
+    offered = [t for t in proposal.choice.clinic.treatments if t.treatment_slug == treatment.slug]
     return {
         "proposal": proposal,
         "name": treatment.name,
-        "duration": next(
-            (t.duration_minutes for t in proposal.choice.clinic.treatments if t.treatment_slug == treatment.slug),
-            treatment.duration_minutes,
-        ),
+        "duration": offered[0].duration_minutes if offered else treatment.duration_minutes,
         "slot": slot,
         "reasons": ordered(proposal.advice.reasons),
         "changes_close": changes_close_in_words(proposal.choice.change_notice),
+        # What the clinic asks now to hold the visit (the booking records it), and when it may keep it.
+        "deposit": offered[0].deposit_cents if offered else 0,
+        "change_notice": proposal.choice.change_notice,
     }
 
 

@@ -1,6 +1,7 @@
 """The clinic administrator's page of what the clinic offers and how it takes bookings: each treatment's length,
 set-up and clean-up, who may do it and the room and device it needs; minimum notice, how far ahead, and the slot
-grid. Changes go through services/offers.py, which audits each and refuses one naming every field at fault;
+grid, and the deposit each treatment asks to hold a visit (typed in dollars, kept in cents). Changes go through
+services/offers.py, which audits each and refuses one naming every field at fault;
 they apply to bookings from then on, never to a visit already booked."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from safewindow.domain.deposits import LARGEST_CENTS, cents_of, dollars
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services import offers
 from safewindow.services.accounts import User
@@ -30,6 +32,7 @@ LABELS = {
     "permission": "Who may do it",
     "room_kind": "Room",
     "device_kind": "Device",
+    "deposit": "Deposit",
     "min_notice_minutes": "Minimum notice",
     "horizon_days": "How far ahead",
     "slot_step_minutes": "Slots start every",
@@ -87,6 +90,7 @@ def _offer_values(slug: str, offered: list[offers.Offer], kb: KnowledgeBase) -> 
         return {"treatment": slug, "duration_minutes": str(treatment.duration_minutes), "active": "on"}
     values = {field: "" if value is None else str(value) for field, value in found.as_dict().items()}
     values["active"] = "on" if found.active else ""
+    values["deposit"] = dollars(found.deposit_cents)[1:].replace(",", "") if found.deposit_cents else ""
     return values
 
 
@@ -104,6 +108,18 @@ def _whole(values: Mapping[str, str], field: str, errors: dict[str, str]) -> int
     return int(text)
 
 
+def _cents(values: Mapping[str, str], errors: dict[str, str]) -> int:
+    """The deposit typed in dollars, in cents: empty or 0 is none; a problem goes into `errors`."""
+    text = values.get("deposit", "").strip()
+    cents = cents_of(text) if text else 0
+    if cents is None:
+        errors["deposit"] = f"{values['deposit'][:12]!r} is not an amount in dollars: write it as 50 or 50.00"
+        return 0
+    if cents > LARGEST_CENTS:
+        errors["deposit"] = f"at most {dollars(LARGEST_CENTS)}"
+    return cents
+
+
 @router.post("/admin/treatments/offer")
 async def offer_sent(request: Request, user: AdminUser) -> Response:
     fields = await read_form(request)
@@ -112,15 +128,16 @@ async def offer_sent(request: Request, user: AdminUser) -> Response:
 
 
 def _save_offer(request: Request, user: User, fields: Fields) -> Response:
-    values = {field: fields.text(field, 64) for field in (*OFFER_FIELDS, *CHOSEN_FIELDS, "active")}
+    values = {field: fields.text(field, 64) for field in (*OFFER_FIELDS, *CHOSEN_FIELDS, "active", "deposit")}
     errors: dict[str, str] = {}
     if not values["treatment"]:
         errors["treatment"] = "choose the treatment"
     duration, before, after = (_whole(values, field, errors) for field in OFFER_FIELDS[1:])
+    deposit = _cents(values, errors)
     if not errors:
         permission, room, device = (values[field] or None for field in CHOSEN_FIELDS)
         offer = offers.Offer(
-            values["treatment"], "", duration, before, after, permission, room, device, bool(values["active"])
+            values["treatment"], "", duration, before, after, permission, room, device, bool(values["active"]), deposit
         )
         clinic_id = administered_clinic_id(request, user)
         try:
@@ -128,7 +145,9 @@ def _save_offer(request: Request, user: User, fields: Fields) -> Response:
                 store(request), knowledge_base(request), clinic_id=clinic_id, offer=offer, actor=user.actor
             )
         except FieldProblems as refused:
-            errors.update(refused.problems)
+            # The service names the amount in cents; the form asks for dollars.
+            for field, problem in refused.problems:
+                errors["deposit" if field == "deposit_cents" else field] = problem
     if errors:
         return _page(request, user, errors=errors, values=values, status=400)
     return RedirectResponse("/admin/treatments?done=offer", 303)

@@ -1,6 +1,10 @@
 """A signed-in patient's own pages: their visits (upcoming and past), one visit (the booking confirmation
 too), cancelling or moving it, and their history and factors with the intake form.
 
+A visit that asks a deposit says how much, and where it stands in words the patient knows (due, received,
+counted toward the visit, refunded, kept by the clinic, waived); safewindow takes no payments, so a deposit due
+is one the clinic will contact them about.
+
 The intake asks every factor question of the knowledge base; the answers feed the timing rules of every
 later booking. Moving and cancelling go through the booking service, which checks the rules again (for the
 visit and every other visit of the patient) and refuses with every reason."""
@@ -23,11 +27,13 @@ from safewindow.services.accounts import User
 from safewindow.services.advice import parse_day
 from safewindow.services.booking import Problem, Refused, cancel, reschedule
 from safewindow.services.chart import Chart, ChartVisit, advice_for_patient, load_chart, record_intake
+from safewindow.services.deposits import Deposit
 from safewindow.services.errors import InputError
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import check_csrf, store
 from safewindow.web.dependencies import TodayDep, knowledge_base
+from safewindow.web.deposit_words import deposits_of_patient, for_patient
 from safewindow.web.errors import NotFound
 from safewindow.web.pages_account import Fields, PatientUser, RecordId, read_form, render, summary_of
 from safewindow.web.pages_booking import DAYS_SHOWN, Offer, OfferDay, first_day_of, offer_days, ordered, parse_slot
@@ -42,6 +48,19 @@ def _chart(request: Request, user: User) -> Chart:
         return load_chart(uow.session, knowledge_base(request), user.patient_id)
 
 
+def _deposits(request: Request, user: User, chart: Chart) -> dict[int, tuple[Deposit, str]]:
+    """Each of the patient's visits that asks a deposit: the deposit, and where it stands in their words."""
+    assert user.patient_id is not None
+    with UnitOfWork(store(request)) as uow:
+        found = deposits_of_patient(uow.session, user.patient_id)
+    clinics = {v.visit_id: v.clinic for v in (*chart.upcoming, *chart.past)}
+    return {
+        visit_id: (deposit, for_patient(deposit, clinics[visit_id]))
+        for visit_id, deposit in found.items()
+        if visit_id in clinics
+    }
+
+
 def _own_visit(chart: Chart, visit_id: int) -> ChartVisit:
     """The patient's own visit; anyone else's is 'not found', so an id tells nothing."""
     found = next((v for v in (*chart.upcoming, *chart.past) if v.visit_id == visit_id), None)
@@ -53,7 +72,13 @@ def _own_visit(chart: Chart, visit_id: int) -> ChartVisit:
 @router.get("/my/visits")
 def my_visits(request: Request, user: PatientUser, cancelled: int | None = None) -> Response:
     chart = _chart(request, user)
-    context = {"page": "my-visits", "chart": chart, "kb": knowledge_base(request), "cancelled": cancelled}
+    context = {
+        "page": "my-visits",
+        "chart": chart,
+        "kb": knowledge_base(request),
+        "cancelled": cancelled,
+        "deposits": _deposits(request, user, chart),
+    }
     return render(request, "my_visits.html", context, user=user)
 
 
@@ -69,6 +94,7 @@ def _visit_page(
     chart = _chart(request, user)
     visit = _own_visit(chart, visit_id)
     upcoming = any(v.visit_id == visit_id for v in chart.upcoming)
+    deposit = _deposits(request, user, chart).get(visit_id)
     context = {
         "page": "my-visits",
         "visit": visit,
@@ -79,6 +105,9 @@ def _visit_page(
         "overridden": {o.rule for o in visit.overrides},
         "kb": knowledge_base(request),
         "notice": notice,
+        "deposit": deposit[0] if deposit else None,
+        "deposit_words": deposit[1] if deposit else "",
+        "change_notice": visit.change_notice,
         **(extra or {}),
     }
     return render(request, "my_visit.html", context, user=user, status=status)

@@ -5,7 +5,11 @@ Who may override a soft timing rule is decided twice: here, where only a practit
 fields and any other role sending them gets 403, and in the booking service, which also checks that the
 practitioner is qualified for the treatment and that every block is soft. Staff with a home clinic see and
 book only there; the front desk and the clinic administrator see a limited chart, without the list of
-personal factors (the advisor's warnings for each upcoming visit still show, since booking needs them)."""
+personal factors (the advisor's warnings for each upcoming visit still show, since booking needs them).
+
+Every visit that asks a deposit shows it on the chart: its amount, where it stands, what is left to do and its
+ledger; staff who work at the visit's clinic, whatever their role, get the forms for the steps the policy
+allows next (pages_deposits.py records them)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_today, clinic_zone
+from safewindow.domain.deposits import METHODS
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.accounts import User
 from safewindow.services.booking import Override, Refused, book
@@ -34,6 +39,7 @@ from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.asking import day_asked
 from safewindow.web.auth import audit_read, check_csrf, may_see_patient, store
 from safewindow.web.dependencies import knowledge_base
+from safewindow.web.deposit_words import DONE, STATES, STEPS, TODOS, deposits_of_patient, offered
 from safewindow.web.errors import NotFound
 from safewindow.web.pages_account import RecordId, StaffUser, optional_int, read_form, render, summary_of
 from safewindow.web.pages_booking import (
@@ -166,6 +172,8 @@ def chart(
     revoked: int | None = None,
     uncovered: int = 0,
     treated: int | None = None,
+    deposit: int | None = None,
+    step: str = "",
 ) -> Response:
     return chart_page(
         request,
@@ -179,6 +187,9 @@ def chart(
             "revoked": revoked,
             "uncovered": uncovered,
             "treated": treated,
+            # A deposit's step just recorded: its visit, and what it became (a step the policy knows, or nothing).
+            "deposit_done": deposit if step in DONE else None,
+            "deposit_step": step if step in DONE else "",
         },
     )
 
@@ -196,8 +207,16 @@ def chart_page(
         except InputError:
             raise NotFound("patient", f"no patient {patient_id}") from None
         orderable = may_order(uow.session, kb, user)
+        deposits = deposits_of_patient(uow.session, patient_id)
         audit_read(uow.session, user, "patient", patient_id)
         uow.commit()
+    visits = {v.visit_id: v for v in (*record.upcoming, *record.past)}
+    # Staff with a home clinic record deposits of its visits only, as they book only there.
+    steps = {
+        visit_id: offered(deposit)
+        for visit_id, deposit in deposits.items()
+        if visit_id in visits and user.clinic_id in (None, visits[visit_id].clinic_id)
+    }
     context = {
         "page": "patients",
         "chart": record,
@@ -224,6 +243,19 @@ def chart_page(
         "record_errors": {},
         "record_summary": [],
         "record_problems": [],
+        # Deposits: each visit's (upcoming first, then the newest past), the steps offered where this user may act,
+        # a step just recorded, and the form sent for a visit with its problems.
+        "deposits": [(visits[visit_id], deposits[visit_id]) for visit_id in visits if visit_id in deposits],
+        "deposit_steps": steps,
+        "deposit_words": {"states": STATES, "todos": TODOS, "steps": STEPS, "done": DONE},
+        "methods": METHODS,
+        "deposit_done": None,
+        "deposit_step": "",
+        "deposit_visit": None,
+        "deposit_sent": {},
+        "deposit_errors": {},
+        "deposit_summary": [],
+        "deposit_problems": [],
         **extra,
     }
     context["written"] = next((o for o in record.orders if o.id == context["ordered"]), None)

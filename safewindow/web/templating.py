@@ -8,6 +8,7 @@ from pathlib import Path
 import jinja2
 from fastapi.templating import Jinja2Templates
 
+from safewindow.domain.deposits import dollars, terms
 from safewindow.services.catalogue import FINAL_WORD
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -37,4 +38,6 @@ _environment = jinja2.Environment(
 templates = Jinja2Templates(env=_environment)
 templates.env.filters["long_date"] = long_date
 templates.env.filters["short_date"] = short_date
+templates.env.filters["dollars"] = dollars  # cents as the clinic writes them: $50.00
+templates.env.globals["deposit_terms"] = terms
 templates.env.globals["final_word"] = FINAL_WORD

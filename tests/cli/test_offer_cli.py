@@ -25,6 +25,7 @@ FIELDS = {
     "room_kind",
     "device_kind",
     "active",
+    "deposit_cents",
 }
 
 
@@ -75,6 +76,7 @@ def test_offers_lists_each_treatment_the_clinic_offers(env: dict[str, str]) -> N
         "room_kind": "treatment",
         "device_kind": "rf-microneedling",
         "active": True,
+        "deposit_cents": 0,
     }
     table = run(env, "offers", "--clinic", MILL_LAKE)
     assert table.returncode == 0 and "Dermaplaning" in table.stdout and "rf-microneedling" in table.stdout
@@ -112,6 +114,7 @@ def test_a_new_offer_is_added_and_may_be_not_offered(env: dict[str, str]) -> Non
         "room_kind": "treatment",
         "device_kind": None,
         "active": False,
+        "deposit_cents": 0,
     }
     assert saved in ok(env, "offers", "--clinic", FRASER_VALLEY)
     [(_, detail)] = audited(env, "clinic.treatment-offered", FRASER_VALLEY)

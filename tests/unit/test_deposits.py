@@ -9,7 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safewindow.domain.deposits import State, Step, Todo, Visit, dollars, problem, state, terms, todo
+from safewindow.domain.deposits import (
+    State,
+    Step,
+    Todo,
+    Visit,
+    allowed,
+    cents_of,
+    dollars,
+    problem,
+    state,
+    terms,
+    todo,
+)
 
 BOOKED, COMPLETED, NO_SHOW = Visit("booked"), Visit("completed"), Visit("no-show")
 IN_TIME, LATE = Visit("cancelled"), Visit("cancelled", cancelled_late=True)
@@ -120,3 +132,14 @@ def test_the_terms_a_patient_reads_follow_the_clinics_notice_for_changes() -> No
     assert with_notice.startswith("Sumas Mountain Aesthetics asks a $50.00 deposit to hold this visit;")
     assert "cancelled less than 24 hours before it begins, or missed, the clinic may keep it" in with_notice
     assert "If the visit is missed, the clinic may keep it;" in terms("Mill Lake", 10000, timedelta(0))
+
+
+def test_amounts_typed_in_dollars() -> None:
+    typed = ["50", "50.5", "$1,075.00", " 0 ", "50.", "-5", "5e3", "1.234", ""]
+    assert [cents_of(text) for text in typed] == [5000, 5050, 107500, 0, None, None, None, None, None]
+
+
+def test_the_steps_allowed_are_those_the_policy_lets_through() -> None:
+    assert allowed(State.DUE, BOOKED) == (Step.TAKEN, Step.WAIVED)
+    assert allowed(State.HELD, NO_SHOW) == (Step.REFUNDED, Step.KEPT)
+    assert allowed(State.APPLIED, COMPLETED) == ()

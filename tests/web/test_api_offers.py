@@ -32,6 +32,7 @@ def test_what_the_clinic_offers_is_public_with_what_each_needs(demo: Demo) -> No
         "room_kind": "laser",
         "device_kind": "laser",
         "active": True,
+        "deposit_cents": 0,
     }
     assert demo.ok("GET", POLICY) == {
         "min_notice_minutes": 120,

@@ -62,7 +62,7 @@ def audited(sessions: sessionmaker[Session], action: str) -> int:
 def test_the_page_lists_what_the_clinic_offers_and_its_policy(client: TestClient) -> None:
     html = client.get(PAGE).text
     shown = text(main_of(html))
-    assert "Botulinum toxin (Botox and similar) 30 min 5 + 10 min May inject A treatment room Change" in shown
+    assert "Botulinum toxin (Botox and similar) 30 min 5 + 10 min May inject A treatment room None Change" in shown
     assert "Intense pulsed light (IPL) 30 min 5 + 15 min May use energy devices A laser room, a laser device" in shown
     assert 'href="/admin/treatments?treatment=botox#offer"' in html
     for control in ("treatment", "duration_minutes", "buffer_before_minutes", "permission", "min_notice_minutes"):

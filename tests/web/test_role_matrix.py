@@ -24,6 +24,7 @@ from safewindow.services.orders import write_order
 from safewindow.services.time_off import add_local_time_off
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
+from tests.visits import first_free_visit
 from tests.web.test_api_demo import CLINIC, EMAILS, PHYSICIAN, ROLES, SIMRAN, TODAY, Demo, open_demo
 
 # fmt: off
@@ -84,6 +85,14 @@ GET    /visits/{visit_id}/overrides                                             
 GET    /visits/{visit_id}/records                                                      401  200  404  403  200  200  403
 POST   /visits/{visit_id}/records                                                      401  403  403  403  201  201  403
 GET    /lots/{lot_number}/visits                                                       401  403  403  403  200  200  200
+GET    /visits/{visit_id}/deposit                                                      401  200  404  200  200  200  200
+GET    /visits/{visit_id}/deposit(another-clinic)                                      401  404  404  404  404  404  404
+POST   /visits/{visit_id}/deposit                                                      401  403  403  201  201  201  201
+POST   /visits/{visit_id}/deposit(another-clinic)                                      401  403  403  404  404  404  404
+GET    /clinics/{clinic_id}/deposits                                                   401  403  403  200  200  200  200
+GET    /clinics/{clinic_id}/deposits(another-clinic)                                   401  403  403  403  403  403  403
+GET    /clinics/{clinic_id}/late-and-missed                                            401  403  403  200  200  200  200
+GET    /clinics/{clinic_id}/late-and-missed(another-clinic)                            401  403  403  403  403  403  403
 GET    /overrides                                                                      401  403  403  403  200  200  200
 GET    /audit                                                                          401  403  403  403  403  403  200
 """
@@ -114,6 +123,7 @@ class Call:
 class World:
     demo: Demo
     visit: int  # a booked visit of the patient's, at clinic 1
+    elsewhere: int | None = None  # another patient's visit at clinic 2, once a row needs it
     days: Iterator[int] = field(default_factory=lambda: count(1))
 
     def fresh_practitioner(self, *, working: bool) -> int:
@@ -226,6 +236,23 @@ def _revoke(world: World) -> Call:
     return Call(f"/api/v1/orders/{order.id}/revoke")
 
 
+def _deposit_due(world: World) -> Call:
+    """A fresh booked visit of the patient's whose deposit is due (clinic 1 asks none: it is set on the visit)."""
+    visit = world.demo.book(SIMRAN)
+    with UnitOfWork(world.demo.sessions, write=True) as uow:
+        uow.session.execute(update(models.Visit).where(models.Visit.id == visit).values(deposit_cents=5000))
+        uow.commit()
+    return Call(f"/api/v1/visits/{visit}/deposit", json={"step": "taken", "method": "card"})
+
+
+def _elsewhere(world: World) -> int:
+    """A visit of another patient's at Sumas Mountain (clinic 2), where none of the demo's staff work."""
+    if world.elsewhere is None:
+        patient = world.demo.new_patient(name="Sumas Patient")
+        world.elsewhere = first_free_visit(world.demo.sessions, patient, clinic_id=2, treatment="botox").id
+    return world.elsewhere
+
+
 def _reschedule(world: World) -> Call:
     visit = world.demo.book(SIMRAN, practitioner=PHYSICIAN)
     at = world.demo.free_slot("chemical-peel-light", patient=SIMRAN, practitioner=PHYSICIAN)
@@ -297,6 +324,17 @@ ARRANGE: dict[str, Callable[[World, str], Call]] = {
     "/api/v1/visits/{visit_id}/overrides": lambda w, who: Call(f"/api/v1/visits/{w.visit}/overrides"),
     "POST /api/v1/visits/{visit_id}/records": lambda w, who: _record(w),
     "/api/v1/lots/{lot_number}/visits": lambda w, who: Call("/api/v1/lots/MATRIX-1/visits"),
+    "POST /api/v1/visits/{visit_id}/deposit": lambda w, who: _deposit_due(w),
+    "GET /api/v1/visits/{visit_id}/deposit(another-clinic)": lambda w, who: Call(
+        f"/api/v1/visits/{_elsewhere(w)}/deposit"
+    ),
+    "POST /api/v1/visits/{visit_id}/deposit(another-clinic)": lambda w, who: Call(
+        f"/api/v1/visits/{_elsewhere(w)}/deposit", json={"step": "taken", "method": "card"}
+    ),
+    "GET /api/v1/clinics/{clinic_id}/deposits(another-clinic)": lambda w, who: Call("/api/v1/clinics/2/deposits"),
+    "GET /api/v1/clinics/{clinic_id}/late-and-missed(another-clinic)": lambda w, who: Call(
+        "/api/v1/clinics/2/late-and-missed"
+    ),
 }
 
 
@@ -332,7 +370,17 @@ def test_each_role_gets_the_status_in_the_table(
 
 # The routers whose every operation is in the table, by their OpenAPI tag. A router joins with its rows (and an
 # arrangement where a call needs one), then its tag here.
-TABLED_TAGS = {"api", "sessions", "clinics", "patients", "orders", "treatment records", "visits", "audit"}
+TABLED_TAGS = {
+    "api",
+    "sessions",
+    "clinics",
+    "patients",
+    "orders",
+    "treatment records",
+    "visits",
+    "deposits",
+    "audit",
+}
 
 
 def test_the_table_names_every_operation_of_the_api(world: World) -> None:
