@@ -29,7 +29,7 @@ def report_days(first: str | None, last: str | None, today: date) -> tuple[date,
     ends = days.get("to", today)
     begins = days.get("from", ends - timedelta(days=DEFAULT_DAYS - 1))
     if ends < begins:
-        raise InputError("to", f"{ends} is before from ({begins})")
+        raise InputError("to", f"the last day ({ends}) comes before the first ({begins}); swap them")
     if ends - begins >= LONGEST:
-        raise InputError("to", "a report covers a year at most")
+        raise InputError("to", "ask for at most a year at a time")
     return begins, ends

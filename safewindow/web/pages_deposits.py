@@ -14,7 +14,7 @@ patients."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -26,9 +26,9 @@ from safewindow.domain.deposits import Step
 from safewindow.services.accounts import User
 from safewindow.services.booking import Problem, Refused
 from safewindow.services.deposits import LONGEST, ClinicDeposit, LateOrMissed, late_and_missed, record_step, to_act_on
-from safewindow.services.errors import FieldProblems
+from safewindow.services.errors import FieldProblems, InputError
+from safewindow.services.report_days import report_days
 from safewindow.store.unit_of_work import UnitOfWork
-from safewindow.web.asking import day_asked
 from safewindow.web.auth import audit_read, check_csrf, store
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.deposit_words import STATES, TODOS
@@ -38,8 +38,6 @@ from safewindow.web.pages_staff import chart_page, chosen_clinic, patient_of_vis
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 FIELD_LABELS = {"method": "How it was paid", "reference": "Receipt or reference number", "reason": "Why it is waived"}
 LIST_LABELS = {"clinic": "Clinic", "from": "From", "to": "To"}
-LOOK_BACK = timedelta(days=30)  # the late cancellations and no-shows shown unless other days are asked
-LONGEST_SPAN = timedelta(days=366)
 
 
 @router.post("/staff/visits/{visit_id}/deposit")
@@ -137,12 +135,10 @@ def deposits(
 
 def _days(first_text: str, last_text: str, today: date, errors: dict[str, str]) -> tuple[date | None, date | None]:
     """The days asked for (the last 30 by default), or None with the problem in `errors`."""
-    first = day_asked(first_text, "from", errors) if first_text else today - LOOK_BACK
-    last = day_asked(last_text, "to", errors) if last_text else today
-    if first is None or last is None:
-        return None, None
-    if last < first:
-        errors["to"] = "the last day comes before the first; swap them"
-    elif last - first > LONGEST_SPAN:
-        errors["to"] = "ask for at most a year at a time"
-    return (None, None) if "to" in errors else (first, last)
+    try:
+        return report_days(first_text or None, last_text or None, today)
+    except FieldProblems as problems:
+        errors.update(problems.problems)
+    except InputError as error:
+        errors[error.field] = error.problem
+    return None, None

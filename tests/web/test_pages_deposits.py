@@ -446,7 +446,7 @@ def test_the_clinics_list_shows_what_to_do_and_its_late_cancellations_and_no_sho
 
     for params, field, problem in (
         ({"from": "yesterday"}, "from", "'yesterday' is not a date in YYYY-MM-DD form"),
-        ({"from": "2026-03-10", "to": "2026-03-01"}, "to", "the last day comes before the first"),
+        ({"from": "2026-03-10", "to": "2026-03-01"}, "to", "comes before the first (2026-03-10); swap them"),
         ({"from": "2024-01-01", "to": "2026-01-01"}, "to", "at most a year"),
     ):
         bad = client.get("/staff/deposits", params=params)
