@@ -78,7 +78,6 @@ def deposit_command(
 def deposits_command(clinic: ClinicOption, as_json: JsonFlag = False) -> None:
     """The clinic's deposits with something left to do, earliest visit first: take, apply, refund or keep."""
     with bad_input_exits(), UnitOfWork(sessions()) as uow:
-        zone = clinic_zone(get_clinic(uow.session, clinic).time_zone)
         found = to_act_on(uow.session, clinic)
     if as_json:
         print_json([line.as_dict() for line in found])
@@ -90,7 +89,7 @@ def deposits_command(clinic: ClinicOption, as_json: JsonFlag = False) -> None:
     for line in found:
         table.add_row(
             str(line.deposit.visit_id),
-            f"{line.start.astimezone(zone):%Y-%m-%d %H:%M}",
+            f"{line.start:%Y-%m-%d %H:%M}",  # on the clinic's clock
             f"{line.patient_id} {line.patient}",
             line.treatment,
             line.status,

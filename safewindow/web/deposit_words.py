@@ -7,12 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from safewindow.domain.deposits import State, Step, Todo
-from safewindow.services.deposits import Deposit, deposits_of_visits
-from safewindow.store import models
+from safewindow.services.deposits import Deposit
 
 STATES = {
     State.DUE: "Due",
@@ -86,11 +82,3 @@ def for_patient(deposit: Deposit, clinic: str) -> str:
     if deposit.state is State.HELD:
         return HELD_FOR_PATIENT[deposit.todo]
     return SETTLED_FOR_PATIENT.get(deposit.state, "")
-
-
-def deposits_of_patient(session: Session, patient_id: int) -> dict[int, Deposit]:
-    """Each of the patient's visits that asks a deposit, by visit id, with its ledger."""
-    visits = session.scalars(
-        select(models.Visit).where(models.Visit.patient_id == patient_id, models.Visit.deposit_cents > 0)
-    )
-    return deposits_of_visits(session, visits)

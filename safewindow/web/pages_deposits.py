@@ -13,8 +13,7 @@ patients."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -25,7 +24,7 @@ from safewindow.clock import clinic_today, clinic_zone
 from safewindow.domain.deposits import Step
 from safewindow.services.accounts import User
 from safewindow.services.booking import Problem, Refused
-from safewindow.services.deposits import LONGEST, ClinicDeposit, LateOrMissed, late_and_missed, record_step, to_act_on
+from safewindow.services.deposits import LONGEST, LateOrMissed, late_and_missed, record_step, to_act_on
 from safewindow.services.errors import FieldProblems, InputError
 from safewindow.services.report_days import report_days
 from safewindow.store.unit_of_work import UnitOfWork
@@ -85,12 +84,6 @@ def _record(request: Request, user: User, visit_id: int, fields: Fields) -> Resp
 # --- The clinic's list --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ToActOn:
-    line: ClinicDeposit
-    start: datetime  # in the clinic's zone
-
-
 @router.get("/staff/deposits")
 def deposits(
     request: Request,
@@ -109,7 +102,7 @@ def deposits(
         zone = clinic_zone(chosen.time_zone)
         today = clinic_today(zone)
         first, last = _days(first_text, last_text, today, errors)
-        pending = [ToActOn(line, line.start.astimezone(zone)) for line in to_act_on(session, chosen.id)]
+        pending = to_act_on(session, chosen.id)  # times on the clinic's clock
         missed: list[LateOrMissed] = late_and_missed(session, chosen.id, first, last) if first and last else []
         # Who looked at which clinic's list, and when (it names patients): ids only, as for a chart.
         audit_read(session, user, "clinic-deposits", chosen.id)

@@ -27,13 +27,13 @@ from safewindow.services.accounts import User
 from safewindow.services.advice import parse_day
 from safewindow.services.booking import Problem, Refused, cancel, reschedule
 from safewindow.services.chart import Chart, ChartVisit, advice_for_patient, load_chart, record_intake
-from safewindow.services.deposits import Deposit
+from safewindow.services.deposits import Deposit, deposits_of_patient
 from safewindow.services.errors import InputError
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import check_csrf, store
 from safewindow.web.dependencies import TodayDep, knowledge_base
-from safewindow.web.deposit_words import deposits_of_patient, for_patient
+from safewindow.web.deposit_words import for_patient
 from safewindow.web.errors import NotFound
 from safewindow.web.pages_account import Fields, PatientUser, RecordId, read_form, render, summary_of
 from safewindow.web.pages_booking import DAYS_SHOWN, Offer, OfferDay, first_day_of, offer_days, ordered, parse_slot
@@ -48,13 +48,15 @@ def _chart(request: Request, user: User) -> Chart:
         return load_chart(uow.session, knowledge_base(request), user.patient_id)
 
 
-def _deposits(request: Request, user: User, chart: Chart) -> dict[int, tuple[Deposit, str]]:
-    """Each of the patient's visits that asks a deposit: the deposit, and where it stands in their words."""
+def _chart_and_deposits(request: Request, user: User) -> tuple[Chart, dict[int, tuple[Deposit, str]]]:
+    """The patient's chart, and each of their visits that asks a deposit: the deposit, and where it stands in
+    their words (read in one transaction)."""
     assert user.patient_id is not None
     with UnitOfWork(store(request)) as uow:
+        chart = load_chart(uow.session, knowledge_base(request), user.patient_id)
         found = deposits_of_patient(uow.session, user.patient_id)
     clinics = {v.visit_id: v.clinic for v in (*chart.upcoming, *chart.past)}
-    return {
+    return chart, {
         visit_id: (deposit, for_patient(deposit, clinics[visit_id]))
         for visit_id, deposit in found.items()
         if visit_id in clinics
@@ -71,13 +73,13 @@ def _own_visit(chart: Chart, visit_id: int) -> ChartVisit:
 
 @router.get("/my/visits")
 def my_visits(request: Request, user: PatientUser, cancelled: int | None = None) -> Response:
-    chart = _chart(request, user)
+    chart, deposits = _chart_and_deposits(request, user)
     context = {
         "page": "my-visits",
         "chart": chart,
         "kb": knowledge_base(request),
         "cancelled": cancelled,
-        "deposits": _deposits(request, user, chart),
+        "deposits": deposits,
     }
     return render(request, "my_visits.html", context, user=user)
 
@@ -91,10 +93,10 @@ def _visit_page(
     extra: Mapping[str, object] | None = None,
     status: int = 200,
 ) -> Response:
-    chart = _chart(request, user)
+    chart, deposits = _chart_and_deposits(request, user)
     visit = _own_visit(chart, visit_id)
     upcoming = any(v.visit_id == visit_id for v in chart.upcoming)
-    deposit = _deposits(request, user, chart).get(visit_id)
+    deposit = deposits.get(visit_id)
     context = {
         "page": "my-visits",
         "visit": visit,

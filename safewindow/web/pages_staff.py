@@ -30,6 +30,7 @@ from safewindow.services.accounts import User
 from safewindow.services.booking import Override, Refused, book
 from safewindow.services.calendar import clinic_calendar, week_of
 from safewindow.services.chart import advice_for_patient, load_chart
+from safewindow.services.deposits import deposits_of_patient
 from safewindow.services.errors import InputError
 from safewindow.services.orders import orderable_by
 from safewindow.services.patients import find_patients
@@ -39,7 +40,7 @@ from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.asking import day_asked
 from safewindow.web.auth import audit_read, check_csrf, may_see_patient, store
 from safewindow.web.dependencies import knowledge_base
-from safewindow.web.deposit_words import DONE, STATES, STEPS, TODOS, deposits_of_patient, offered
+from safewindow.web.deposit_words import DONE, STATES, STEPS, TODOS, offered
 from safewindow.web.errors import NotFound
 from safewindow.web.pages_account import RecordId, StaffUser, optional_int, read_form, render, summary_of
 from safewindow.web.pages_booking import (

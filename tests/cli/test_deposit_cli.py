@@ -10,6 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -86,7 +87,8 @@ def test_an_offer_asks_a_deposit_in_dollars_shown_in_the_list(env: dict[str, str
 
 def test_a_deposit_is_taken_at_booking_and_kept_when_the_patient_does_not_come(env: dict[str, str]) -> None:
     patient = str(new_patient(env, "Deposit Patient"))
-    [slot] = ok(env, "slots", "botox", "--clinic", SUMAS, "--patient", patient, "--limit", "1")
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()  # the clock cannot pass the notice before it is booked
+    [slot] = ok(env, "slots", "botox", "--clinic", SUMAS, "--patient", patient, "--from", tomorrow, "--limit", "1")
     booked = ok(
         env, "book", "--patient", patient, "--treatment", "botox", "--clinic", SUMAS, "--at", slot["start"][:16]
     )

@@ -150,8 +150,12 @@ def test_revoking_is_for_a_prescriber_and_idempotent(env: dict[str, str]) -> Non
 
 
 def test_an_order_lets_the_nurse_book_and_revoking_it_warns_of_her_visit(env: dict[str, str]) -> None:
-    # A time the nurse is free for Botox, as for the demo's patient whose order covers it.
-    slots = ok(env, "slots", "botox", "--clinic", "1", "--practitioner", str(NURSE), "--patient", "1", "--limit", "1")
+    # A time the nurse is free for Botox, as for the demo's patient whose order covers it; from tomorrow, so the
+    # clock cannot pass the minimum notice between finding the time and booking it.
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    slots = ok(
+        env, "slots", "botox", "--clinic", "1", "--practitioner", str(NURSE), "--patient", "1", "--from", tomorrow
+    )
     at = slots[0]["start"][:16]
     patient = new_patient(env, "Nurse Patient")
     book = ("book", "--patient", str(patient), "--treatment", "botox", "--clinic", "1", "--at", at)
