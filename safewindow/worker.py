@@ -1,5 +1,5 @@
-"""The worker: writes the mail of recorded visit changes, then sends due outbox messages, retrying failures
-with exponential backoff.
+"""The worker: writes the mail of recorded visit changes, then sends due outbox messages (e-mail, and text
+reminders for patients who asked for them), retrying failures with exponential backoff.
 
 Each round first turns the recorded bookings, moves and cancellations into their messages (notice, reminders,
 aftercare: services/notifications.py, `write_mail_for_changes`, a batch per transaction until none wait). A
@@ -9,7 +9,8 @@ through three short steps, each its own transaction or none:
 1. claim: lock the row, check it is still due and unsent (and still wanted: opt-out, cancelled visit), count
    the attempt, set `claimed_at`, and push `due_at` back by the backoff; commit. Another worker, or this one
    restarted, will not pick it up again before that time.
-2. send, with the delivery key as the Message-ID.
+2. send, with the delivery key as the Message-ID (a text goes to the text provider, which has no such id: a
+   text in doubt may arrive twice).
 3. record: `sent_at` as soon as the SMTP server accepted the message (or the error, and give up after
    MAX_ATTEMPTS or a permanent refusal); commit.
 
@@ -43,6 +44,7 @@ from typing import Literal, Protocol
 
 import httpx  # webhooks
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,7 +56,7 @@ from safewindow.services.notifications import SenderSettings, change_waiting, di
 from safewindow.services.recalls import enqueue_due_recalls
 from safewindow.services.webhooks import deliver_due  # webhooks
 from safewindow.store.database import StoreSettings
-from safewindow.store.outbox_models import OutboxMessage
+from safewindow.store.outbox_models import Channel, OutboxMessage
 from safewindow.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -150,6 +152,79 @@ class FolderMailer:
         os.replace(temporary, self.folder / f"{name}.eml")
 
 
+class TextSettings(BaseSettings):
+    """SAFEWINDOW_TEXT_ACCOUNT_SID, _AUTH_TOKEN, _FROM_NUMBER, _API_URL, _TIMEOUT: a Twilio account (its
+    Programmable Messaging API; a Canadian number, for Canadian patients) that sends the text reminders."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFEWINDOW_TEXT_", extra="ignore")
+
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    from_number: str | None = None
+    api_url: str = "https://api.twilio.com"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class TextMessage:
+    to: str  # E.164
+    body: str
+    key: str  # the delivery key: the file name of a FolderTexter, never sent to the provider
+
+
+class Texter(Protocol):
+    def send(self, text: TextMessage) -> None:
+        """Return once the provider accepted the text; raise otherwise (PermanentFailure: retrying will not help)."""
+
+
+class TwilioTexter:
+    """Posts each text to Twilio's Messages resource. A 4xx other than 429 is the provider refusing this text
+    (a number that cannot take texts, one that replied STOP): permanent. The rest is retried."""
+
+    def __init__(self, settings: TextSettings, client: httpx.Client | None = None) -> None:
+        if not (settings.account_sid and settings.auth_token and settings.from_number):
+            raise ValueError("TwilioTexter needs SAFEWINDOW_TEXT_ACCOUNT_SID, _AUTH_TOKEN and _FROM_NUMBER")
+        self.settings = settings
+        self.client = client or httpx.Client(timeout=settings.timeout)
+
+    def send(self, text: TextMessage) -> None:
+        s = self.settings
+        assert s.account_sid is not None and s.auth_token is not None and s.from_number is not None
+        response = self.client.post(
+            f"{s.api_url.rstrip('/')}/2010-04-01/Accounts/{s.account_sid}/Messages.json",
+            data={"To": text.to, "From": s.from_number, "Body": text.body},
+            auth=(s.account_sid, s.auth_token.get_secret_value()),
+        )
+        if response.is_success:
+            return
+        if 400 <= response.status_code < 500 and response.status_code != 429:
+            raise PermanentFailure(f"the text provider refused the message ({response.status_code})")
+        response.raise_for_status()
+
+
+class FolderTexter:
+    """Writes each text to `<folder>/<delivery key>.txt`: for a clinic without a text provider, and for
+    development. Writing the same text again replaces its file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, text: TextMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in text.key)
+        handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(f"To: {text.to}\n\n{text.body}\n")
+        os.replace(temporary, self.folder / f"{name}.txt")
+
+
+def texter_from_settings(texts: TextSettings | None = None, store: StoreSettings | None = None) -> Texter:
+    texts = texts or TextSettings()
+    if texts.account_sid:
+        return TwilioTexter(texts)
+    return FolderTexter((store or StoreSettings()).data_dir / "texts")
+
+
 def mailer_from_settings(smtp: SmtpSettings | None = None, store: StoreSettings | None = None) -> Mailer:
     smtp = smtp or SmtpSettings()
     if smtp.host:
@@ -160,6 +235,7 @@ def mailer_from_settings(smtp: SmtpSettings | None = None, store: StoreSettings 
 @dataclass(frozen=True, slots=True)
 class Claimed:
     id: int
+    channel: str
     delivery_key: str
     recipient: str
     subject: str
@@ -241,7 +317,15 @@ def _claim(session_factory: sessionmaker[Session], message_id: int, now: datetim
             return None
         report.in_doubt += begin_attempt(row, now, backoff, "outbox message")
         claimed = Claimed(
-            row.id, row.delivery_key, row.recipient, row.subject, row.body, row.ics, row.ics_method, row.attempts
+            row.id,
+            row.channel,
+            row.delivery_key,
+            row.recipient,
+            row.subject,
+            row.body,
+            row.ics,
+            row.ics_method,
+            row.attempts,
         )
         uow.commit()
         return claimed
@@ -271,10 +355,12 @@ def run_once(
     now: datetime,
     *,
     sender: SenderSettings | None = None,
+    texter: Texter | None = None,
     batch: int = BATCH,
 ) -> RunReport:
     """Write the mail of recorded visit changes, then send what is due at `now`, each message claimed, sent
-    and recorded on its own."""
+    and recorded on its own: e-mail through `mailer`, texts through `texter` (by default the one the settings
+    name)."""
     sender = sender or SenderSettings()
     report = RunReport(written=write_mail_for_changes(session_factory, sender=sender))
     for message_id_ in _due(session_factory, now, batch):
@@ -283,7 +369,11 @@ def run_once(
             continue
         error: Exception | None = None
         try:
-            mailer.send(compose(claimed, sender, now))
+            if claimed.channel == Channel.TEXT:
+                texter = texter or texter_from_settings()
+                texter.send(TextMessage(claimed.recipient, claimed.body, claimed.delivery_key))
+            else:
+                mailer.send(compose(claimed, sender, now))
         except Exception as caught:  # the mail server's problem, whatever it is, is this message's outcome
             error = caught
             log.warning(
@@ -296,12 +386,17 @@ def run_once(
 
 
 def worker_round(
-    session_factory: sessionmaker[Session], mailer: Mailer, now: datetime, *, sender: SenderSettings | None = None
+    session_factory: sessionmaker[Session],
+    mailer: Mailer,
+    now: datetime,
+    *,
+    sender: SenderSettings | None = None,
+    texter: Texter | None = None,
 ) -> RunReport:
     """One round of the running worker: write the recalls due today as messages (once each: recall_due keys
     them by patient, treatment and day), then send what is due."""
     enqueue_due_recalls(session_factory, default_knowledge_base(), default_plans().recalls, now=now)
-    return run_once(session_factory, mailer, now, sender=sender)
+    return run_once(session_factory, mailer, now, sender=sender, texter=texter)
 
 
 def run_forever(
@@ -311,9 +406,10 @@ def run_forever(
     stop: threading.Event,
     clock: Callable[[], datetime] = now_utc,
     on_report: Callable[[RunReport], None] | None = None,
+    texter: Texter | None = None,
 ) -> None:
     while not stop.is_set():
-        report = worker_round(session_factory, mailer, clock())
+        report = worker_round(session_factory, mailer, clock(), texter=texter)
         if on_report is not None:
             on_report(report)
         stop.wait(interval)

@@ -12,6 +12,7 @@ from safewindow.cli import (
     booking_commands,
     demo_commands,
     deposit_commands,
+    messages_commands,
     offer_commands,
     order_commands,
     plan_commands,
@@ -34,6 +35,7 @@ store_commands.register(app)
 booking_commands.register(app)
 deposit_commands.register(app)
 demo_commands.register(app)
+messages_commands.register(app)
 offer_commands.register(app)
 order_commands.register(app)
 plan_commands.register(app)

@@ -1,7 +1,8 @@
-"""`safewindow worker [--once] [--interval SECONDS]`: send the outbox's due e-mail.
+"""`safewindow worker [--once] [--interval SECONDS]`: send the outbox's due e-mail and text reminders.
 
-Through SMTP when SAFEWINDOW_SMTP_HOST is set (port, STARTTLS or TLS, credentials from SAFEWINDOW_SMTP_*),
-otherwise as .eml files in $SAFEWINDOW_DATA_DIR/mail/. Prints counts only: never a recipient or a body."""
+E-mail through SMTP when SAFEWINDOW_SMTP_HOST is set (port, STARTTLS or TLS, credentials from SAFEWINDOW_SMTP_*),
+otherwise as .eml files in $SAFEWINDOW_DATA_DIR/mail/; texts through Twilio when SAFEWINDOW_TEXT_ACCOUNT_SID is
+set, otherwise as .txt files in $SAFEWINDOW_DATA_DIR/texts/. Prints counts only: never a recipient or a body."""
 
 from __future__ import annotations
 
@@ -15,7 +16,17 @@ from safewindow.cli.advice_commands import JsonFlag
 from safewindow.cli.output import console, print_json
 from safewindow.cli.store_access import sessions
 from safewindow.clock import now_utc
-from safewindow.worker import FolderMailer, RunReport, SmtpMailer, mailer_from_settings, run_forever, worker_round
+from safewindow.worker import (
+    FolderMailer,
+    FolderTexter,
+    RunReport,
+    SmtpMailer,
+    TwilioTexter,
+    mailer_from_settings,
+    run_forever,
+    texter_from_settings,
+    worker_round,
+)
 
 
 def _say(report: RunReport, as_json: bool) -> None:
@@ -38,9 +49,9 @@ def worker(
     ] = 30.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Send due reminders, confirmations and aftercare e-mail, retrying failures with backoff."""
+    """Send due reminders, confirmations and aftercare e-mail, and text reminders, retrying failures with backoff."""
     session_factory = sessions()
-    mailer = mailer_from_settings()
+    mailer, texter = mailer_from_settings(), texter_from_settings()
     if not as_json:
         where = (
             f"SMTP {mailer.settings.host}:{mailer.settings.port}"
@@ -49,13 +60,27 @@ def worker(
             if isinstance(mailer, FolderMailer)
             else "the mailer"
         )
-        console.print(f"sending through {where}")
+        texts = (
+            f"Twilio from {texter.settings.from_number}"
+            if isinstance(texter, TwilioTexter)
+            else f"files in {texter.folder}"
+            if isinstance(texter, FolderTexter)
+            else "the texter"
+        )
+        console.print(f"sending e-mail through {where}, texts through {texts}")
     if once:
-        _say(worker_round(session_factory, mailer, now_utc()), as_json)
+        _say(worker_round(session_factory, mailer, now_utc(), texter=texter), as_json)
         return
     stop = threading.Event()
     try:
-        run_forever(session_factory, mailer, interval, stop, on_report=lambda report: _say_if_any(report, as_json))
+        run_forever(
+            session_factory,
+            mailer,
+            interval,
+            stop,
+            on_report=lambda report: _say_if_any(report, as_json),
+            texter=texter,
+        )
     except KeyboardInterrupt:
         stop.set()
 

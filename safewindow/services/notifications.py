@@ -13,6 +13,8 @@ Which mail is essential (sent whatever the patient's preference):
 - a changed treatment plan: it changes the patient's care.
 Non-essential, and never sent to a patient who opted out: reminders 48 and 2 hours before a visit (the
 confirmation and its calendar entry already hold the time) and recalls ("time for your next treatment").
+A patient who asked for texts (services/contact_preferences.py) also gets the reminders as text messages, which
+name the clinic, day and time only.
 
 A move or a cancellation first removes every not-yet-sent message of the visit: reminders and aftercare for a
 time that no longer holds, and a notice about a state the visit has left. A change that a later change of the
@@ -45,7 +47,7 @@ from safewindow.services.calendar_files import Method, calendar_visit, invitatio
 from safewindow.services.clinic_setup import clinic_setup
 from safewindow.services.offers import change_notice
 from safewindow.store import models
-from safewindow.store.outbox_models import NotificationPreference, OutboxMessage, VisitChange
+from safewindow.store.outbox_models import Channel, NotificationPreference, OutboxMessage, VisitChange
 from safewindow.store.unit_of_work import UnitOfWork
 
 REMINDERS = (("reminder-48h", timedelta(hours=48)), ("reminder-2h", timedelta(hours=2)))
@@ -102,6 +104,11 @@ def opted_out(session: Session, patient_id: int) -> bool:
     return preference is not None and preference.opted_out_non_essential
 
 
+def wants_texts(session: Session, patient_id: int) -> bool:
+    preference = session.get(NotificationPreference, patient_id)
+    return preference is not None and preference.text_reminders
+
+
 def set_opt_out(session: Session, patient_id: int, opted_out_non_essential: bool, now: datetime | None = None) -> None:
     """Record the patient's choice; opting out also drops their unsent non-essential mail. The caller commits."""
     now = now or now_utc()
@@ -122,8 +129,8 @@ def set_opt_out(session: Session, patient_id: int, opted_out_non_essential: bool
 
 
 WRITTEN = (
-    "kind", "recipient", "subject", "body", "ics", "ics_method", "essential", "patient_id", "visit_id", "due_at",
-    "delivery_key",
+    "kind", "channel", "recipient", "subject", "body", "ics", "ics_method", "essential", "patient_id", "visit_id",
+    "due_at", "delivery_key",
 )  # fmt: skip
 
 
@@ -133,7 +140,11 @@ def _add(session: Session, messages: list[OutboxMessage]) -> list[OutboxMessage]
     if not messages:
         return []
     now = now_utc()
-    rows = [{column: getattr(m, column) for column in WRITTEN} | {"attempts": 0, "created_at": now} for m in messages]
+    rows = [
+        {column: getattr(m, column) for column in WRITTEN}
+        | {"channel": m.channel or Channel.EMAIL.value, "attempts": 0, "created_at": now}
+        for m in messages
+    ]
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["delivery_key"])
@@ -205,6 +216,42 @@ def _reminder(visit: models.Visit, name: str, ahead: timedelta) -> tuple[str, st
         f"A reminder that your visit is {soon}: {name}, {at}, at {clinic.name}, {clinic.address}.",
         "If you cannot come, or anything about your health has changed since you booked, contact the clinic.",
     )
+
+
+def _text_reminder(visit: models.Visit, ahead: timedelta) -> str:
+    """A text shows on a lock screen: the clinic, the day and the time, never the treatment."""
+    clinic, local = visit.clinic, visit.start_at.astimezone(clinic_zone(visit.clinic.time_zone))
+    soon = "in about two hours" if ahead <= timedelta(hours=2) else f"on {local:%a} {local.day} {local:%b}"
+    change = f"call {clinic.phone}" if clinic.phone else "contact the clinic"
+    return (
+        f"{clinic.name}: a reminder of your visit {soon} at {local:%H:%M}. To change it, {change}. "
+        "Reply STOP to end texts."
+    )
+
+
+def write_text_reminders(session: Session, visit: models.Visit, *, now: datetime) -> list[OutboxMessage]:
+    """The visit's text reminders still ahead of `now`, for a patient who asked for texts and has a mobile
+    number; added to the caller's open transaction."""
+    number = (visit.patient.phone or "").strip()
+    if not number or not wants_texts(session, visit.patient_id):
+        return []
+    texts = [
+        OutboxMessage(
+            kind=kind,
+            channel=str(Channel.TEXT),
+            recipient=number,
+            subject="",
+            body=_text_reminder(visit, ahead),
+            essential=False,
+            patient_id=visit.patient_id,
+            visit_id=visit.id,
+            due_at=visit.start_at - ahead,
+            delivery_key=_visit_key(visit, f"{kind}-text"),
+        )
+        for kind, ahead in REMINDERS
+        if visit.start_at - ahead > now
+    ]
+    return _add(session, texts)
 
 
 def _bullets(title: str, items: Sequence[str]) -> list[str]:
@@ -370,9 +417,10 @@ def write_visit_mail(
         session.execute(
             delete(OutboxMessage).where(OutboxMessage.visit_id == visit.id, OutboxMessage.sent_at.is_(None))
         )
+    texts = write_text_reminders(session, visit, now=now) if event is not VisitEvent.CANCELLED else []
     recipient = visit.patient.email.strip()
     if not recipient:
-        return []
+        return texts
     treatment = kb.treatments.get(visit.treatment_slug)
     name = treatment.name if treatment else visit.treatment_slug
     base: dict[str, object] = {"recipient": recipient, "patient_id": visit.patient_id, "visit_id": visit.id}
@@ -411,7 +459,7 @@ def write_visit_mail(
                         )
                     )
         messages += _aftercare(visit, kb, base, now)
-    return _add(session, messages)
+    return texts + _add(session, messages)
 
 
 def recall_due(
@@ -445,7 +493,8 @@ def recall_due(
         f"From {_day(due_on)} it is usually a good time for your next {name}, if you would like one.",
         "When you book, the clinic checks your whole history first, so a time is offered only when it is safe.",
         FINAL_WORD,
-        "To stop reminders like this one, tell the clinic; mail about your visits and aftercare still comes.",
+        "To stop reminders like this one, sign in and open Messages, or tell the clinic; mail about your visits "
+        "and aftercare still comes.",
     )
     added = _add(
         session,
@@ -513,8 +562,11 @@ def discard_reason(session: Session, message: OutboxMessage, now: datetime) -> s
     take place. None: send it."""
     if message.kind not in NON_ESSENTIAL and message.kind != Kind.AFTERCARE:
         return None
-    if not message.essential and message.patient_id is not None and opted_out(session, message.patient_id):
-        return "opted out"
+    if not message.essential and message.patient_id is not None:
+        if message.channel == Channel.TEXT and not wants_texts(session, message.patient_id):
+            return "texts turned off"
+        if message.channel == Channel.EMAIL and opted_out(session, message.patient_id):
+            return "opted out"
     visit = session.get(models.Visit, message.visit_id) if message.visit_id is not None else None
     if visit is None:
         return None

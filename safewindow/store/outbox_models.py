@@ -24,15 +24,21 @@ class OwnerKind(StrEnum):
     PRACTITIONER = "practitioner"
 
 
+class Channel(StrEnum):
+    EMAIL = "email"
+    TEXT = "text"  # a text message (SMS) to the patient's mobile number; `subject` is empty
+
+
 class OutboxMessage(Base):
-    """One e-mail to send once. `delivery_key` is stable for what the message is about (visit 12, version 2,
-    the 48-hour reminder), so enqueueing twice writes one row; it is also the e-mail's Message-ID, so a copy
-    the SMTP side may see twice carries the same id. `claimed_at` is set while a worker sends it: a row that
+    """One e-mail or text message to send once. `delivery_key` is stable for what the message is about (visit 12,
+    version 2, the 48-hour reminder), so enqueueing twice writes one row; it is also the e-mail's Message-ID, so
+    a copy the SMTP side may see twice carries the same id. `claimed_at` is set while a worker sends it: a row that
     keeps it after the worker died was sent or not, and is sent again (see safewindow/worker.py)."""
 
     __tablename__ = "outbox"
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("channel IN ('email', 'text')", name="known_channel"),
         Index("ix_outbox_sent_at_due_at", "sent_at", "due_at"),
         Index("ix_outbox_visit_id", "visit_id"),
         Index("ix_outbox_patient_id", "patient_id"),
@@ -40,6 +46,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(8), default=Channel.EMAIL, server_default=Channel.EMAIL.value)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
@@ -78,12 +85,13 @@ class VisitChange(Base):
 
 
 class NotificationPreference(Base):
-    """A patient without a row gets every message."""
+    """A patient without a row gets every e-mail and no text messages: texts are opt-in."""
 
     __tablename__ = "notification_preferences"
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True)
     opted_out_non_essential: Mapped[bool] = mapped_column(default=False, server_default=false())
+    text_reminders: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
 

@@ -1,0 +1,170 @@
+"""How a patient hears from the clinic: their mobile number, whether reminders and recalls come by e-mail, and
+whether visit reminders also come by text message.
+
+Mail about a visit's care (booked, moved, cancelled, aftercare, a changed plan) always comes by e-mail; the
+reminders 48 and 2 hours before a visit and recalls are the patient's choice. Texts are opt-in and carry only
+the clinic, the day and the time: a lock screen shows them to whoever holds the phone, so never a treatment.
+A change is the patient's own (on their page or the API) or what they told the front desk; it is one
+transaction, audited with the choices and whether the number changed, never the number itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import phonenumbers
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from safewindow.clock import now_utc
+from safewindow.services.errors import FieldProblems, NotFound
+from safewindow.services.notifications import set_opt_out, write_text_reminders
+from safewindow.store import models
+from safewindow.store.outbox_models import Channel, NotificationPreference, OutboxMessage
+from safewindow.store.unit_of_work import UnitOfWork
+
+REGION = "CA"  # a number typed without +country is read as Canadian (the demo clinics are in BC)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPreferences:
+    patient_id: int
+    email: str
+    phone: str | None  # E.164, as stored: +16045550142
+    email_reminders: bool  # reminders and recalls by e-mail (visit mail and aftercare come regardless)
+    text_reminders: bool  # visit reminders by text message too
+
+    @property
+    def phone_for_people(self) -> str | None:
+        """The number as a person writes it: +1 604-555-0142."""
+        if self.phone is None:
+            return None
+        return phonenumbers.format_number(phonenumbers.parse(self.phone), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "patient_id": self.patient_id,
+            "email": self.email,
+            "phone": self.phone,
+            "email_reminders": self.email_reminders,
+            "text_reminders": self.text_reminders,
+        }
+
+
+def mobile_number(text: str) -> str:
+    """The number in E.164 (+16045550142), or InputError on `phone`: a Canadian number may be typed as people
+    write it (604-555-0142, (604) 555 0142); another country's needs its +code."""
+    try:
+        number = phonenumbers.parse(text, REGION)
+    except phonenumbers.NumberParseException:
+        raise FieldProblems([("phone", f"{text!r} is not a telephone number")]) from None
+    if not phonenumbers.is_valid_number(number):
+        problem = f"{text!r} is not a valid telephone number (another country's needs its +code)"
+        raise FieldProblems([("phone", problem)])
+    if phonenumbers.number_type(number) not in _TEXTABLE:
+        raise FieldProblems([("phone", f"{text!r} is not a mobile number: text messages need one")])
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# North American numbers do not say whether they are mobile: the carrier knows, and a landline text fails there.
+_TEXTABLE = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+def contact_preferences(session: Session, patient_id: int) -> ContactPreferences:
+    patient = session.get(models.Patient, patient_id)
+    if patient is None:
+        raise NotFound("patient", f"no patient {patient_id}")
+    return _preferences(patient, session.get(NotificationPreference, patient_id))
+
+
+def _preferences(patient: models.Patient, preference: NotificationPreference | None) -> ContactPreferences:
+    return ContactPreferences(
+        patient_id=patient.id,
+        email=patient.email,
+        phone=patient.phone or None,
+        email_reminders=not (preference is not None and preference.opted_out_non_essential),
+        text_reminders=preference is not None and preference.text_reminders,
+    )
+
+
+def set_contact_preferences(
+    session_factory: sessionmaker[Session],
+    *,
+    patient_id: int,
+    actor: str,
+    phone: str,
+    email_reminders: bool,
+    text_reminders: bool,
+    now: datetime | None = None,
+) -> ContactPreferences:
+    """Replace the patient's choices (an empty `phone` removes the number). Every field at fault is named and
+    nothing is written. Turning a channel off drops its unsent reminders; turning texts on writes them for the
+    visits already booked; a new number carries the unsent ones."""
+    now = now or now_utc()
+    phone = phone.strip()
+    problems: list[tuple[str, str]] = []
+    number: str | None = None
+    if phone:
+        try:
+            number = mobile_number(phone)
+        except FieldProblems as error:
+            problems += error.problems
+    elif text_reminders:
+        problems.append(("phone", "text reminders need a mobile number"))
+    if problems:
+        raise FieldProblems(problems)
+    with UnitOfWork(session_factory, write=True) as uow:
+        session = uow.session
+        patient = session.get(models.Patient, patient_id, with_for_update=True)  # the lock every change takes first
+        if patient is None:
+            raise NotFound("patient", f"no patient {patient_id}")
+        before = _preferences(patient, session.get(NotificationPreference, patient_id))
+        patient.phone = number
+        set_opt_out(session, patient_id, not email_reminders, now=now)
+        preference = session.get(NotificationPreference, patient_id)
+        assert preference is not None  # set_opt_out wrote it
+        preference.text_reminders = text_reminders
+        unsent_texts = (
+            OutboxMessage.patient_id == patient_id,
+            OutboxMessage.channel == Channel.TEXT,
+            OutboxMessage.sent_at.is_(None),
+        )
+        if not text_reminders:
+            session.execute(delete(OutboxMessage).where(*unsent_texts))
+        elif before.phone != number:
+            session.execute(update(OutboxMessage).where(*unsent_texts).values(recipient=number))
+        session.flush()
+        if text_reminders and not before.text_reminders:
+            for visit in _upcoming(session, patient_id, now):
+                write_text_reminders(session, visit, now=now)
+        after = _preferences(patient, preference)
+        session.add(
+            models.AuditEntry(
+                actor=actor,
+                action="patient.contact-preferences",
+                entity="patient",
+                entity_id=str(patient_id),
+                detail={
+                    "email_reminders": email_reminders,
+                    "text_reminders": text_reminders,
+                    "phone_changed": before.phone != number,
+                },
+            )
+        )
+        uow.commit()
+        return after
+
+
+def _upcoming(session: Session, patient_id: int, now: datetime) -> list[models.Visit]:
+    return list(
+        session.scalars(
+            select(models.Visit)
+            .where(
+                models.Visit.patient_id == patient_id,
+                models.Visit.status == models.VisitStatus.BOOKED,
+                models.Visit.start_at > now,
+            )
+            .options(selectinload(models.Visit.clinic), selectinload(models.Visit.patient))
+            .order_by(models.Visit.start_at)
+        )
+    )
