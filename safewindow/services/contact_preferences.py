@@ -59,7 +59,8 @@ def mobile_number(text: str) -> str:
     except phonenumbers.NumberParseException:
         raise FieldProblems([("phone", f"{text!r} is not a telephone number")]) from None
     if not phonenumbers.is_valid_number(number):
-        problem = f"{text!r} is not a valid telephone number (another country's needs its +code)"
+        hint = "" if text.strip().startswith("+") else " (another country's needs its +code)"
+        problem = f"{text!r} is not a valid telephone number{hint}"
         raise FieldProblems([("phone", problem)])
     if phonenumbers.number_type(number) not in _TEXTABLE:
         raise FieldProblems([("phone", f"{text!r} is not a mobile number: text messages need one")])
