@@ -22,6 +22,7 @@ from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.advice import check_factors
 from safewindow.services.clinic_view import load_patient
+from safewindow.services.contact_preferences import ContactPreferences, contact_preferences
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.offers import change_notice
 from safewindow.services.orders import Order, covered_by, orders_of, uncovered_visits
@@ -96,6 +97,7 @@ class Chart:
     past: tuple[ChartVisit, ...]  # newest first
     upcoming: tuple[ChartVisit, ...]  # soonest first
     orders: tuple[Order, ...] = ()  # prescribers' client-specific orders, newest first, revoked ones too
+    contact: ContactPreferences | None = None  # how they hear from the clinic (None: not read)
 
     @property
     def active_factors(self) -> frozenset[str]:
@@ -177,6 +179,7 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
         past=tuple(reversed(past)),
         upcoming=tuple(upcoming),
         orders=tuple(orders),
+        contact=contact_preferences(session, patient.id),
     )
 
 

@@ -36,10 +36,7 @@ class ContactPreferences:
 
     @property
     def phone_for_people(self) -> str | None:
-        """The number as a person writes it: +1 604-555-0142."""
-        if self.phone is None:
-            return None
-        return phonenumbers.format_number(phonenumbers.parse(self.phone), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return for_people(self.phone) if self.phone else None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -49,6 +46,15 @@ class ContactPreferences:
             "email_reminders": self.email_reminders,
             "text_reminders": self.text_reminders,
         }
+
+
+def for_people(number: str) -> str:
+    """A stored number as a person writes it: +1 604-555-0142 (as it is, if it does not parse: older data)."""
+    try:
+        parsed = phonenumbers.parse(number, REGION)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def mobile_number(text: str) -> str:
@@ -100,26 +106,17 @@ def set_contact_preferences(
 ) -> ContactPreferences:
     """Replace the patient's choices (an empty `phone` removes the number). Every field at fault is named and
     nothing is written. Turning a channel off drops its unsent reminders; turning texts on writes them for the
-    visits already booked; a new number carries the unsent ones."""
+    visits already booked; a new number carries the unsent ones. The number on file, sent back as it is
+    shown, is kept as it is, so a number from before these checks does not block the other choices."""
     now = now or now_utc()
     phone = phone.strip()
-    problems: list[tuple[str, str]] = []
-    number: str | None = None
-    if phone:
-        try:
-            number = mobile_number(phone)
-        except FieldProblems as error:
-            problems += error.problems
-    elif text_reminders:
-        problems.append(("phone", "text reminders need a mobile number"))
-    if problems:
-        raise FieldProblems(problems)
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         patient = session.get(models.Patient, patient_id, with_for_update=True)  # the lock every change takes first
         if patient is None:
             raise NotFound("patient", f"no patient {patient_id}")
         before = _preferences(patient, session.get(NotificationPreference, patient_id))
+        number = _number(phone, before.phone, text_reminders)  # before any write: a problem writes nothing
         patient.phone = number
         set_opt_out(session, patient_id, not email_reminders, now=now)
         preference = session.get(NotificationPreference, patient_id)
@@ -154,6 +151,16 @@ def set_contact_preferences(
         )
         uow.commit()
         return after
+
+
+def _number(phone: str, on_file: str | None, texts: bool) -> str | None:
+    if on_file is not None and phone in (on_file, for_people(on_file)):
+        return on_file
+    if not phone:
+        if texts:
+            raise FieldProblems([("phone", "text reminders need a mobile number")])
+        return None
+    return mobile_number(phone)
 
 
 def _upcoming(session: Session, patient_id: int, now: datetime) -> list[models.Visit]:

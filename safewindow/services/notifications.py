@@ -110,7 +110,8 @@ def wants_texts(session: Session, patient_id: int) -> bool:
 
 
 def set_opt_out(session: Session, patient_id: int, opted_out_non_essential: bool, now: datetime | None = None) -> None:
-    """Record the patient's choice; opting out also drops their unsent non-essential mail. The caller commits."""
+    """Record the patient's choice; opting out also drops their unsent non-essential e-mail (text reminders are
+    a choice of their own). The caller commits."""
     now = now or now_utc()
     preference = session.get(NotificationPreference, patient_id)
     if preference is None:
@@ -122,6 +123,7 @@ def set_opt_out(session: Session, patient_id: int, opted_out_non_essential: bool
         session.execute(
             delete(OutboxMessage).where(
                 OutboxMessage.patient_id == patient_id,
+                OutboxMessage.channel == Channel.EMAIL,
                 OutboxMessage.essential.is_(False),
                 OutboxMessage.sent_at.is_(None),
             )

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from safewindow.domain.deposits import dollars, terms
 from safewindow.services.catalogue import FINAL_WORD
+from safewindow.services.contact_preferences import for_people
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -39,5 +40,6 @@ templates = Jinja2Templates(env=_environment)
 templates.env.filters["long_date"] = long_date
 templates.env.filters["short_date"] = short_date
 templates.env.filters["dollars"] = dollars  # cents as the clinic writes them: $50.00
+templates.env.filters["phone"] = for_people  # +16045550142 as +1 604-555-0142
 templates.env.globals["deposit_terms"] = terms
 templates.env.globals["final_word"] = FINAL_WORD

@@ -108,6 +108,21 @@ def test_turning_texts_on_writes_them_for_visits_already_booked_and_off_drops_th
     assert contact_preferences(sessions(), asha).phone == "+16045550123"
 
 
+def test_e_mail_reminders_off_keeps_the_texts_and_texts_off_keeps_the_e_mail(
+    sessions: sessionmaker[Session], asha: int
+) -> None:
+    choose(sessions, asha, "604-555-0199", texts=True)
+    book_at(sessions, asha, "2026-12-02T10:00")
+    choose(sessions, asha, "604-555-0199", texts=True, email=False)
+    with UnitOfWork(sessions) as uow:
+        reminders = uow.session.execute(
+            select(OutboxMessage.channel, OutboxMessage.kind).where(OutboxMessage.essential.is_(False))
+        ).all()
+    assert sorted(reminders) == [("text", "reminder-2h"), ("text", "reminder-48h")]
+    choose(sessions, asha, "604-555-0199", texts=False, email=True)
+    assert texts(sessions) == []
+
+
 def test_a_cancelled_visit_drops_its_texts(sessions: sessionmaker[Session], asha: int) -> None:
     choose(sessions, asha, "604-555-0199", texts=True)
     visit = book_at(sessions, asha, "2026-12-02T10:00")
@@ -128,6 +143,21 @@ def test_bad_choices_name_the_phone_and_write_nothing(sessions: sessionmaker[Ses
         assert refused.value.problems == [("phone", problem)]
     after = contact_preferences(sessions(), asha)
     assert (after.phone, after.email_reminders, after.text_reminders) == ("+16045550199", True, False)
+
+
+def test_a_number_on_file_from_before_the_checks_does_not_block_the_other_choices(
+    sessions: sessionmaker[Session], asha: int
+) -> None:
+    with UnitOfWork(sessions, write=True) as uow:
+        patient = uow.session.get(models.Patient, asha)
+        assert patient is not None
+        patient.phone = "604 555 0142 ext. 3"  # typed freely before numbers were checked
+        uow.commit()
+    choose(sessions, asha, "604 555 0142 ext. 3", texts=False, email=False)
+    after = contact_preferences(sessions(), asha)
+    assert (after.phone, after.email_reminders) == ("604 555 0142 ext. 3", False)
+    with pytest.raises(FieldProblems):  # a new number is checked
+        choose(sessions, asha, "604 555 01", texts=False)
 
 
 def test_the_audit_names_the_choices_but_never_the_number(sessions: sessionmaker[Session], asha: int) -> None:

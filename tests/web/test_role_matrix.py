@@ -72,6 +72,8 @@ GET    /patients/{patient_id}                                                   
 GET    /patients/{patient_id}/factors                                                  401  200  404  403  200  200  403
 POST   /patients/{patient_id}/factors                                                  401  201  404  403  201  201  403
 GET    /patients/{patient_id}/visits                                                   401  200  404  200  200  200  200
+GET    /patients/{patient_id}/contact-preferences                                      401  200  404  200  200  200  200
+PUT    /patients/{patient_id}/contact-preferences                                      401  200  404  200  200  200  200
 GET    /patients/{patient_id}/orders                                                   401  200  404  403  200  200  403
 POST   /patients/{patient_id}/orders                                                   401  403  403  403  201  409  403
 POST   /orders/{order_id}/revoke                                                       401  403  403  403  200  409  403
@@ -187,6 +189,13 @@ def _factor(world: World) -> Call:
         )
         uow.commit()
     return Call(f"/api/v1/patients/{SIMRAN}/factors", json={"factor": "retinoids"})
+
+
+def _contact(world: World) -> Call:
+    """The patient's choices as they are: the change is allowed or not, and changes nothing."""
+    path = f"/api/v1/patients/{SIMRAN}/contact-preferences"
+    now = world.demo.ok("GET", path, "front desk")
+    return Call(path, json={key: now[key] for key in ("phone", "email_reminders", "text_reminders")})
 
 
 def _booking(world: World) -> Call:
@@ -311,6 +320,7 @@ ARRANGE: dict[str, Callable[[World, str], Call]] = {
     "POST /api/v1/patients": lambda w, who: Call("/api/v1/patients", json=NEW_PATIENT),
     "GET /api/v1/patients/{patient_id}/factors": lambda w, who: Call(f"/api/v1/patients/{SIMRAN}/factors"),
     "POST /api/v1/patients/{patient_id}/factors": lambda w, who: _factor(w),
+    "PUT /api/v1/patients/{patient_id}/contact-preferences": lambda w, who: _contact(w),
     "POST /api/v1/patients/{patient_id}/orders": lambda w, who: Call(
         f"/api/v1/patients/{SIMRAN}/orders", json={"treatment": "botox", "valid_until": str(TODAY + timedelta(days=30))}
     ),
@@ -379,6 +389,7 @@ TABLED_TAGS = {
     "treatment records",
     "visits",
     "deposits",
+    "contact",
     "audit",
 }
 
