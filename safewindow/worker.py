@@ -242,6 +242,7 @@ class Claimed:
     body: str
     ics: str | None
     ics_method: str | None
+    stop_url: str | None
     attempts: int
 
 
@@ -278,6 +279,9 @@ def compose(claimed: Claimed, sender: SenderSettings, now: datetime) -> EmailMes
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(claimed.delivery_key, sender)
     message["Auto-Submitted"] = "auto-generated"
+    if claimed.stop_url is not None:  # the mailbox's own "Unsubscribe", in one click (RFC 8058)
+        message["List-Unsubscribe"] = f"<{claimed.stop_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(claimed.body)
     if claimed.ics is not None:
         message.add_attachment(
@@ -325,6 +329,7 @@ def _claim(session_factory: sessionmaker[Session], message_id: int, now: datetim
             row.body,
             row.ics,
             row.ics_method,
+            row.stop_url,
             row.attempts,
         )
         uow.commit()

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from safewindow.clock import now_utc
 from safewindow.services.errors import FieldProblems, NotFound
-from safewindow.services.notifications import set_opt_out, write_text_reminders
+from safewindow.services.mail_choices import set_opt_out
+from safewindow.services.notifications import write_text_reminders
 from safewindow.store import models
 from safewindow.store.outbox_models import Channel, NotificationPreference, OutboxMessage
 from safewindow.store.unit_of_work import UnitOfWork

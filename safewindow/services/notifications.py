@@ -45,9 +45,11 @@ from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services import webhooks
 from safewindow.services.calendar_files import Method, calendar_visit, invitation
 from safewindow.services.clinic_setup import clinic_setup
+from safewindow.services.mail_choices import opted_out, wants_texts
 from safewindow.services.offers import change_notice
+from safewindow.services.stop_links import LinkSettings, issue_stop_link
 from safewindow.store import models
-from safewindow.store.outbox_models import Channel, NotificationPreference, OutboxMessage, VisitChange
+from safewindow.store.outbox_models import Channel, OutboxMessage, VisitChange
 from safewindow.store.unit_of_work import UnitOfWork
 
 REMINDERS = (("reminder-48h", timedelta(hours=48)), ("reminder-2h", timedelta(hours=2)))
@@ -99,40 +101,9 @@ def _day(on: date) -> str:
     return f"{on:%A} {on.day} {on:%B %Y}"
 
 
-def opted_out(session: Session, patient_id: int) -> bool:
-    preference = session.get(NotificationPreference, patient_id)
-    return preference is not None and preference.opted_out_non_essential
-
-
-def wants_texts(session: Session, patient_id: int) -> bool:
-    preference = session.get(NotificationPreference, patient_id)
-    return preference is not None and preference.text_reminders
-
-
-def set_opt_out(session: Session, patient_id: int, opted_out_non_essential: bool, now: datetime | None = None) -> None:
-    """Record the patient's choice; opting out also drops their unsent non-essential e-mail (text reminders are
-    a choice of their own). The caller commits."""
-    now = now or now_utc()
-    preference = session.get(NotificationPreference, patient_id)
-    if preference is None:
-        session.add(NotificationPreference(patient_id=patient_id, opted_out_non_essential=opted_out_non_essential))
-    else:
-        preference.opted_out_non_essential = opted_out_non_essential
-        preference.updated_at = now
-    if opted_out_non_essential:
-        session.execute(
-            delete(OutboxMessage).where(
-                OutboxMessage.patient_id == patient_id,
-                OutboxMessage.channel == Channel.EMAIL,
-                OutboxMessage.essential.is_(False),
-                OutboxMessage.sent_at.is_(None),
-            )
-        )
-
-
 WRITTEN = (
-    "kind", "channel", "recipient", "subject", "body", "ics", "ics_method", "essential", "patient_id", "visit_id",
-    "due_at", "delivery_key",
+    "kind", "channel", "recipient", "subject", "body", "ics", "ics_method", "stop_url", "essential", "patient_id",
+    "visit_id", "due_at", "delivery_key",
 )  # fmt: skip
 
 
@@ -208,7 +179,7 @@ def _notice(visit: models.Visit, event: VisitEvent, name: str, was: datetime | N
     )
 
 
-def _reminder(visit: models.Visit, name: str, ahead: timedelta) -> tuple[str, str]:
+def _reminder(visit: models.Visit, name: str, ahead: timedelta, stop_url: str) -> tuple[str, str]:
     clinic, at = visit.clinic, when(visit.start_at, visit.clinic.time_zone)
     soon = "in about two hours" if ahead <= timedelta(hours=2) else "in two days"
     return f"Reminder: your visit at {clinic.name} {soon}", _signed(
@@ -217,6 +188,15 @@ def _reminder(visit: models.Visit, name: str, ahead: timedelta) -> tuple[str, st
         "",
         f"A reminder that your visit is {soon}: {name}, {at}, at {clinic.name}, {clinic.address}.",
         "If you cannot come, or anything about your health has changed since you booked, contact the clinic.",
+        "",
+        _stop_line(stop_url),
+    )
+
+
+def _stop_line(stop_url: str) -> str:
+    return (
+        f"To stop reminders and recalls by e-mail, open {stop_url} (mail about your visits and aftercare still "
+        "comes; you can turn them back on under Messages when you sign in)."
     )
 
 
@@ -445,16 +425,19 @@ def write_visit_mail(
     ]
     if event is not VisitEvent.CANCELLED:
         if not opted_out(session, visit.patient_id):
+            public_url = LinkSettings().public_url
             for kind, ahead in REMINDERS:
                 due = visit.start_at - ahead
                 if due > now:
-                    subject, body = _reminder(visit, name, ahead)
+                    stop_url = issue_stop_link(session, visit.patient_id, public_url)
+                    subject, body = _reminder(visit, name, ahead, stop_url)
                     messages.append(
                         OutboxMessage(
                             **base,
                             kind=kind,
                             subject=subject,
                             body=body,
+                            stop_url=stop_url,
                             essential=False,
                             due_at=due,
                             delivery_key=_visit_key(visit, kind),
@@ -488,6 +471,7 @@ def recall_due(
     treatment = kb.treatments.get(treatment_slug)
     name = treatment.name if treatment else treatment_slug
     due = datetime.combine(due_on, RECALL_TIME, tzinfo=clinic_zone(clinic.time_zone)).astimezone(UTC)
+    stop_url = issue_stop_link(session, patient_id, LinkSettings().public_url)
     body = _signed(
         clinic,
         f"Hello {patient.name},",
@@ -495,8 +479,8 @@ def recall_due(
         f"From {_day(due_on)} it is usually a good time for your next {name}, if you would like one.",
         "When you book, the clinic checks your whole history first, so a time is offered only when it is safe.",
         FINAL_WORD,
-        "To stop reminders like this one, sign in and open Messages, or tell the clinic; mail about your visits "
-        "and aftercare still comes.",
+        "",
+        _stop_line(stop_url),
     )
     added = _add(
         session,
@@ -506,6 +490,7 @@ def recall_due(
                 recipient=patient.email.strip(),
                 subject=f"Time to book your next visit at {clinic.name}?",
                 body=body,
+                stop_url=stop_url,
                 essential=False,
                 patient_id=patient_id,
                 due_at=max(due, now),

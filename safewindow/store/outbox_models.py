@@ -52,6 +52,7 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     ics: Mapped[str | None] = mapped_column(Text)  # an RFC 5545 attachment
     ics_method: Mapped[str | None] = mapped_column(String(16))  # REQUEST | CANCEL, for the attachment's type
+    stop_url: Mapped[str | None] = mapped_column(String(300))  # a one-click stop (List-Unsubscribe, RFC 8058)
     # Mail about a patient's care is essential; the rest (reminders, recalls) respects the opt-out.
     essential: Mapped[bool] = mapped_column(default=True, server_default=true())
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
@@ -111,3 +112,18 @@ class CalendarFeed(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     revoked_at: Mapped[datetime | None]
+
+
+class StopLink(Base):
+    """A link in a reminder or recall e-mail that stops them in one click, with no sign-in (Canada's anti-spam
+    law asks that every such message carry one; mailboxes offer it as "Unsubscribe"). Only a SHA-256 of the
+    token is kept. It does nothing but turn the patient's e-mail reminders and recalls off."""
+
+    __tablename__ = "stop_links"
+    __table_args__ = (Index("ix_stop_links_patient_id", "patient_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    used_at: Mapped[datetime | None]

@@ -12,6 +12,8 @@ its own transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from safewindow.services.accounts import User
 from safewindow.services.contact_preferences import ContactPreferences, contact_preferences, set_contact_preferences
 from safewindow.services.errors import FieldProblems
-from safewindow.services.errors import NotFound as NoSuchPatient
+from safewindow.services.errors import NotFound as NoSuchRecord
+from safewindow.services.stop_links import Holder, link_holder, stop_by_link
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import check_csrf, may_see_patient, store
 from safewindow.web.errors import NotFound
@@ -39,7 +42,7 @@ def _preferences(request: Request, patient_id: int) -> ContactPreferences:
     with UnitOfWork(store(request)) as uow:
         try:
             return contact_preferences(uow.session, patient_id)
-        except NoSuchPatient:
+        except NoSuchRecord:
             raise NotFound("patient", f"no patient {patient_id}") from None
 
 
@@ -72,7 +75,7 @@ def _save(request: Request, user: User, patient_id: int, sent: dict[str, object]
             email_reminders=bool(sent["email_reminders"]),
             text_reminders=bool(sent["text_reminders"]),
         )
-    except NoSuchPatient:
+    except NoSuchRecord:
         raise NotFound("patient", f"no patient {patient_id}") from None
 
 
@@ -144,3 +147,35 @@ def _save_on_chart(request: Request, user: User, patient_id: int, sent: dict[str
         extra = {"messages_sent": sent, "messages_errors": errors, "messages_summary": summary}
         return chart_page(request, user, patient_id, extra, status=400)  # an unknown patient: its 404
     return RedirectResponse(f"/staff/patients/{patient_id}?messages=saved#messages", 303)
+
+
+# --- The stop link in reminder and recall e-mail --------------------------------------------------------------------
+# No sign-in: the token in the address is the whole authority, and it can only turn e-mail reminders and recalls
+# off. A mailbox's one-click "Unsubscribe" posts here directly (RFC 8058), so the post needs no session token;
+# a person opening the link sees what it will do first.
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.get("/stop/{token}")
+def stop_link(request: Request, token: str) -> Response:
+    return run_with_link(request, token, lambda: _holder(request, token), done=False)
+
+
+@router.post("/stop/{token}")
+def stop_link_used(request: Request, token: str) -> Response:
+    return run_with_link(request, token, lambda: stop_by_link(store(request), token), done=True)
+
+
+def _holder(request: Request, token: str) -> Holder:
+    with UnitOfWork(store(request)) as uow:
+        return link_holder(uow.session, token)
+
+
+def run_with_link(request: Request, token: str, act: Callable[[], Holder], *, done: bool) -> Response:
+    try:
+        holder = act()
+    except NoSuchRecord:
+        return render(request, "stop.html", {"holder": None}, user=None, status=404, headers=NO_STORE)
+    context = {"holder": holder, "done": done, "token": token}
+    return render(request, "stop.html", context, user=None, headers=NO_STORE)

@@ -25,12 +25,12 @@ from safewindow.services.calendar_files import (
     resolve_feed_token,
     revoke_feed_token,
 )
+from safewindow.services.mail_choices import set_opt_out
 from safewindow.services.notifications import (
     FINAL_WORD,
     plan_changed,
     recall_due,
     record_visit_change,
-    set_opt_out,
     write_mail_for_changes,
     write_visit_mail,
 )

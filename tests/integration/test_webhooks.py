@@ -26,7 +26,8 @@ from safewindow.services import webhooks
 from safewindow.services.accounts import sign_in
 from safewindow.services.booking import Refused, book, cancel, reschedule
 from safewindow.services.demo_accounts import DEMO_PASSWORD, ensure_demo_accounts
-from safewindow.services.notifications import recall_due, record_visit_change, set_opt_out
+from safewindow.services.mail_choices import set_opt_out
+from safewindow.services.notifications import recall_due, record_visit_change
 from safewindow.services.patients import add_patient
 from safewindow.store import models
 from safewindow.store.demo import load_demo
