@@ -144,12 +144,17 @@ class FolderMailer:
         self.folder = folder
 
     def send(self, message: EmailMessage) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(message["Message-ID"]).strip("<>"))
-        handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(handle, "wb") as file:
-            file.write(message.as_bytes())
-        os.replace(temporary, self.folder / f"{name}.eml")
+        write_file(self.folder, str(message["Message-ID"]).strip("<>"), ".eml", message.as_bytes())
+
+
+def write_file(folder: Path, key: str, suffix: str, content: bytes) -> None:
+    """`<folder>/<key><suffix>`, whole or not at all (written aside, then renamed): a reader never sees half."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(handle, "wb") as file:
+        file.write(content)
+    os.replace(temporary, folder / f"{name}{suffix}")
 
 
 class TextSettings(BaseSettings):
@@ -210,12 +215,7 @@ class FolderTexter:
         self.folder = folder
 
     def send(self, text: TextMessage) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in text.key)
-        handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(f"To: {text.to}\n\n{text.body}\n")
-        os.replace(temporary, self.folder / f"{name}.txt")
+        write_file(self.folder, text.key, ".txt", f"To: {text.to}\n\n{text.body}\n".encode())
 
 
 def texter_from_settings(texts: TextSettings | None = None, store: StoreSettings | None = None) -> Texter:

@@ -106,7 +106,7 @@ def revoke_order_command(
     found = revoked.order
     console.print(
         f"[green]{_status(found)}[/] order {found.id}: {found.treatment} for patient {found.patient_id} "
-        f"(by {found.revoked_by})",
+        f"(by {found.revoked_by}{', before: nothing changed' if revoked.already else ''})",
         soft_wrap=True,
     )
     for problem in revoked.uncovered:

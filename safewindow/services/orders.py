@@ -71,9 +71,13 @@ class Order:
 class Revoked:
     order: Order
     uncovered: tuple[Problem, ...]  # booked visits the patient's orders no longer cover
+    already: bool = False  # it was revoked before: nothing changed, and what it left uncovered was said then
 
     def as_dict(self) -> dict[str, object]:
-        return self.order.as_dict() | {"uncovered": [p.as_dict() for p in self.uncovered]}
+        return self.order.as_dict() | {
+            "uncovered": [p.as_dict() for p in self.uncovered],
+            "already_revoked": self.already,
+        }
 
 
 def order_of(row: models.ClientOrder) -> Order:
@@ -175,7 +179,7 @@ def revoke_order(
         row = session.get(models.ClientOrder, order_id, populate_existing=True)
         assert row is not None  # orders are never deleted, and the patient's row is held
         if row.revoked_at is not None:
-            return Revoked(order_of(row), ())
+            return Revoked(order_of(row), (), already=True)
         _prescriber(session, prescriber_id, row.treatment_slug, _permissions_needed(session, row.treatment_slug))
         row.revoked_at, row.revoked_by = now, actor
         session.flush()

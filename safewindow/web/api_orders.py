@@ -75,6 +75,10 @@ class RevokedOut(OrderOut):
     uncovered: list[UncoveredVisit] = Field(
         description="Booked visits of the patient that no order covers now: still booked; reassign or cancel them."
     )
+    already_revoked: bool = Field(
+        description="It was revoked before this call: nothing changed, and `uncovered` is empty (they were listed "
+        "when it was revoked; the patient's chart flags them)."
+    )
 
 
 class OrderIn(Shape):

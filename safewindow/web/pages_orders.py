@@ -110,5 +110,7 @@ def _revoke(request: Request, user: User, order_id: int) -> Response:
         )
     except Refused as refused:
         return chart_page(request, user, patient_id, {"order_problems": refused.problems}, status=409)
-    lacking = len(revoked.uncovered)
-    return RedirectResponse(f"/staff/patients/{patient_id}?revoked={order_id}&uncovered={lacking}", 303)
+    lacking, already = len(revoked.uncovered), int(revoked.already)
+    return RedirectResponse(
+        f"/staff/patients/{patient_id}?revoked={order_id}&uncovered={lacking}&already={already}", 303
+    )

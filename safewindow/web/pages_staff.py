@@ -172,6 +172,7 @@ def chart(
     ordered: int | None = None,
     revoked: int | None = None,
     uncovered: int = 0,
+    already: int = 0,
     treated: int | None = None,
     deposit: int | None = None,
     step: str = "",
@@ -187,6 +188,7 @@ def chart(
             "ordered": ordered,
             "revoked": revoked,
             "uncovered": uncovered,
+            "already_revoked": bool(already),
             "treated": treated,
             # A deposit's step just recorded: its visit, and what it became (a step the policy knows, or nothing).
             "deposit_done": deposit if step in DONE else None,
@@ -237,6 +239,7 @@ def chart_page(
         "ordered": None,  # an order just written, and one just revoked (their ids), with the visits left uncovered
         "revoked": None,
         "uncovered": 0,
+        "already_revoked": False,
         # Treatment records: a visit whose record was just written, and the form sent for a visit with its problems.
         "treated": None,
         "record_visit": None,

@@ -143,10 +143,12 @@ def test_revoking_is_for_a_prescriber_and_idempotent(env: dict[str, str]) -> Non
     revoked = ok(env, "revoke-order", order, "--by", str(PHYSICIAN))
     assert revoked["id"] == int(order) and revoked["uncovered"] == []
     assert revoked["revoked_by"].startswith("cli:") and revoked["revoked_at"]
-    assert ok(env, "revoke-order", order, "--by", str(PHYSICIAN)) == revoked
+    assert not revoked["already_revoked"]
+    assert ok(env, "revoke-order", order, "--by", str(PHYSICIAN)) == revoked | {"already_revoked": True}
     assert [action for action, _, _ in audit_details(env, int(order))] == ["order.written", "order.revoked"]
     said = run(env, "revoke-order", order, "--by", str(PHYSICIAN))
     assert said.returncode == 0 and f"order {order}: botox for patient {patient}" in said.stdout
+    assert "before: nothing changed" in " ".join(said.stdout.split())
 
 
 def test_an_order_lets_the_nurse_book_and_revoking_it_warns_of_her_visit(env: dict[str, str]) -> None:

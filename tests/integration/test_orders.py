@@ -244,6 +244,7 @@ def test_revoking_reports_the_visits_left_uncovered_and_the_chart_flags_them(
 
     again = revoke_order(sessions, order_id=order, prescriber_id=BRAR, actor="anika", now=NOW)
     assert again.uncovered == () and again.order.revoked_by == "priya"  # nothing changed, nothing audited
+    assert again.already and not revoked.already
     assert [a for a, _ in _audit(sessions, order)] == ["order.written", "order.revoked"]
 
 

@@ -278,8 +278,9 @@ def test_revoking_is_idempotent_and_audited_once(demo: Demo) -> None:
     revoked = RevokedOut.model_validate(demo.ok("POST", f"/api/v1/orders/{order['id']}/revoke", "practitioner"))
     assert (revoked.id, revoked.uncovered) == (order["id"], [])
     assert revoked.revoked_by == order["written_by"] and revoked.revoked_at is not None
+    assert not revoked.already_revoked
     again = RevokedOut.model_validate(demo.ok("POST", f"/api/v1/orders/{order['id']}/revoke", "practitioner"))
-    assert again == revoked
+    assert again == revoked.model_copy(update={"already_revoked": True})
     actions = [e["action"] for e in demo.audit("client_order", order["id"])]
     assert actions.count("order.revoked") == 1
 

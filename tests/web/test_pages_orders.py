@@ -203,6 +203,8 @@ def test_revoking_says_how_many_visits_lost_their_order_and_the_front_desk_sees_
     assert f'action="/staff/orders/{order.id}/revoke"' not in revoked.text  # nothing left to revoke
     assert orders_of(sessions, patient)[0].revoked_at is not None
     assert count(sessions, models.AuditEntry, models.AuditEntry.action == "order.revoked") >= 1
+    again = text(main_of(client.post(f"/staff/orders/{order.id}/revoke", data={"csrf_token": token}).text))
+    assert "This order was already revoked. Nothing changed" in again and "No booked visit depended" not in again
 
     sign_in(client, FRONT_DESK)
     chart = client.get(f"/staff/patients/{patient}").text
