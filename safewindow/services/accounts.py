@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -184,3 +185,19 @@ def sign_out(session_factory: sessionmaker[Session], token: str) -> None:
     with UnitOfWork(session_factory, write=True) as uow:
         uow.session.execute(delete(SignInSession).where(SignInSession.token_hash == _digest(token)))
         uow.commit()
+
+
+def actor_names(session: Session, actors: Iterable[str]) -> dict[str, str]:
+    """'practitioner:3' -> 'Dr. Anika Brar (practitioner)', 'front-desk:7' -> 'frontdesk@demo.example (front-desk)':
+    changes and the audit log keep account ids, a reader wants names. Actors that name no account (the command
+    line's `cli:root`) are left out: show them as they are."""
+    wanted = {a: int(a.partition(":")[2]) for a in set(actors) if a.partition(":")[2].isdigit()}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Account.id, Account.email, models.Practitioner.name)
+        .outerjoin(models.Practitioner, models.Practitioner.id == Account.practitioner_id)
+        .where(Account.id.in_(set(wanted.values())))
+    )
+    known = {row.id: row.name or row.email for row in rows}
+    return {actor: f"{known[id_]} ({actor.partition(':')[0]})" for actor, id_ in wanted.items() if id_ in known}

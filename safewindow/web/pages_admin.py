@@ -20,13 +20,12 @@ from starlette.concurrency import run_in_threadpool
 
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.services import admin, time_off
-from safewindow.services.accounts import User
+from safewindow.services.accounts import User, actor_names
 from safewindow.services.advice import parse_day
 from safewindow.services.booking import Problem, Refused
 from safewindow.services.errors import InputError
 from safewindow.services.errors import NotFound as Unknown
 from safewindow.store import models
-from safewindow.store.account_models import Account
 from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import check_csrf, store
 from safewindow.web.dependencies import knowledge_base
@@ -78,7 +77,7 @@ def audit_log(request: Request, user: AdminUser, show: str = "changes", before: 
             )
         )
         entries = list(uow.session.scalars(_entries(show, before_id)))
-        actors = _actor_names(uow.session, {e.actor for e in entries})
+        actors = actor_names(uow.session, {e.actor for e in entries})
     context = {
         "page": "audit",
         "clinic": clinic,
@@ -92,22 +91,6 @@ def audit_log(request: Request, user: AdminUser, show: str = "changes", before: 
         "older": entries[-1].id if len(entries) == PAGE else None,
     }
     return render(request, "admin_audit.html", context, user=user)
-
-
-def _actor_names(session: Session, actors: set[str]) -> dict[str, str]:
-    """'practitioner:3' -> 'practitioner@demo.example (practitioner)': the log keeps ids, a reader wants names."""
-    ids = {int(a.partition(":")[2]) for a in actors if a.partition(":")[2].isdigit()}
-    emails: dict[int, str] = {}
-    if ids:
-        emails = {
-            row.id: row.email for row in session.execute(select(Account.id, Account.email).where(Account.id.in_(ids)))
-        }
-    named = {}
-    for actor in actors:
-        role, _, account = actor.partition(":")
-        if account.isdigit() and int(account) in emails:
-            named[actor] = f"{emails[int(account)]} ({role})"
-    return named
 
 
 def _entries(show: str, before_id: int | None) -> Select[models.AuditEntry]:

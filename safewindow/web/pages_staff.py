@@ -13,7 +13,7 @@ allows next (pages_deposits.py records them)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Annotated
 
@@ -26,11 +26,11 @@ from starlette.concurrency import run_in_threadpool
 from safewindow.clock import clinic_today, clinic_zone
 from safewindow.domain.deposits import METHODS
 from safewindow.domain.knowledge_base import KnowledgeBase
-from safewindow.services.accounts import User
+from safewindow.services.accounts import User, actor_names
 from safewindow.services.booking import Override, Refused, book
 from safewindow.services.calendar import clinic_calendar, week_of
-from safewindow.services.chart import advice_for_patient, load_chart
-from safewindow.services.deposits import deposits_of_patient
+from safewindow.services.chart import Chart, advice_for_patient, load_chart
+from safewindow.services.deposits import Deposit, deposits_of_patient
 from safewindow.services.errors import InputError
 from safewindow.services.orders import orderable_by
 from safewindow.services.patients import find_patients
@@ -211,6 +211,7 @@ def chart_page(
             raise NotFound("patient", f"no patient {patient_id}") from None
         orderable = may_order(uow.session, kb, user)
         deposits = deposits_of_patient(uow.session, patient_id)
+        names = actor_names(uow.session, _actors(record, deposits.values()))
         audit_read(uow.session, user, "patient", patient_id)
         uow.commit()
     visits = {v.visit_id: v for v in (*record.upcoming, *record.past)}
@@ -224,6 +225,7 @@ def chart_page(
         "page": "patients",
         "chart": record,
         "kb": kb,
+        "who": lambda actor: names.get(actor, actor),  # who recorded, wrote or revoked it, by name
         "full": user.role is Role.PRACTITIONER,
         "booked": None,
         "recorded": None,
@@ -264,6 +266,18 @@ def chart_page(
     }
     context["written"] = next((o for o in record.orders if o.id == context["ordered"]), None)
     return render(request, "staff_chart.html", context, user=user, status=status)
+
+
+def _actors(chart: Chart, deposits: Iterable[Deposit]) -> set[str]:
+    """Everyone the chart says recorded, wrote or revoked something."""
+    return {
+        *(f.recorded_by for f in chart.factors),
+        *(p.recorded_by for p in chart.prior),
+        *(o.written_by for o in chart.orders),
+        *(o.revoked_by for o in chart.orders if o.revoked_by),
+        *(r.recorded_by for v in chart.past for r in v.records),
+        *(e.recorded_by for d in deposits for e in d.entries),
+    }
 
 
 def practitioner_only(user: User, what: str) -> int:

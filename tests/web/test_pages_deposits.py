@@ -293,7 +293,7 @@ def test_the_front_desk_takes_a_deposit_from_the_chart(client: TestClient, sessi
     assert f"The deposit for visit {visit} is taken: it holds the visit." in text(main_of(page))
     shown = text(card(page, visit))
     assert "Where it stands Held To do Nothing" in shown
-    assert "Taken $50.00 card R-1001 front-desk:" in shown
+    assert "Taken $50.00 card R-1001 desk@sumas.example (front-desk)" in shown  # by name, not account id
     assert "Deposit taken" not in shown and "Record a step" in shown  # only a refund is left, out of the way
     assert entries(sessions, visit) == ["taken"]
     client.get(location)  # reloading records nothing twice
@@ -312,7 +312,8 @@ def test_each_later_step_is_offered_when_the_policy_allows_it_and_recorded(
     assert status == 303 and f"The deposit for visit {visit} is counted toward the visit." in text(main_of(page))
     shown = text(card(page, visit))
     assert "Where it stands Counted toward the visit To do Nothing" in shown
-    assert "Taken $50.00 card T-1 test" in shown and "Counted toward the visit $50.00 — — front-desk:" in shown
+    assert "Taken $50.00 card T-1 test" in shown
+    assert "Counted toward the visit $50.00 — — desk@sumas.example (front-desk)" in shown
     assert "<form" not in card(page, visit)  # settled: nothing left to record
 
     # Not attended: kept (or refunded, the clinic's choice); a kept one may still be refunded as goodwill.

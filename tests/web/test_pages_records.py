@@ -108,7 +108,7 @@ def test_a_practitioner_records_what_was_given_sees_it_and_corrects_it(
     assert f"What was given at visit {visit} is recorded." in text(main_of(shown))
     row = record_row(shown, visit)
     assert PRODUCT in row and "C3456-A" in row and "20 units" in row and "Glabella" in row and NOTE in row
-    assert "Recorded by practitioner:" in row  # the actor, as the service keeps it
+    assert "Recorded by Dr. Anika Brar (practitioner)" in row  # the account by name, not its id
     assert "Amended" not in row and "Expired when given" not in row
     assert "Correct the record" in row and 'value="C3456-A"' in main_of(shown)  # the form is prefilled from it
     (first,) = records_of(sessions, visit)
