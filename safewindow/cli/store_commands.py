@@ -109,6 +109,9 @@ def patients_add(
     name: Annotated[str, typer.Option("--name", help="The patient's name.")],
     birth_date: Annotated[str, typer.Option("--birth-date", help="YYYY-MM-DD.")],
     email: Annotated[str | None, typer.Option("--email")] = None,
+    phone: Annotated[
+        str | None, typer.Option("--phone", help="A mobile number, for text reminders if they ask (messages --texts).")
+    ] = None,
     factor: Annotated[list[str] | None, typer.Option("--factor", help="A personal factor id; repeat.")] = None,
     history: Annotated[
         list[str] | None, typer.Option("--history", help="A treatment had elsewhere, SLUG@YYYY-MM-DD; repeat.")
@@ -123,6 +126,7 @@ def patients_add(
             name=name,
             birth_date=birth_date,
             email=email,
+            phone=phone,
             factors=factor or [],
             history=history or [],
             actor=actor(),

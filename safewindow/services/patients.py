@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.advice import check_factors, parse_day, parse_history
+from safewindow.services.contact_preferences import mobile_number
 from safewindow.services.errors import InputError
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -24,6 +25,7 @@ def add_patient(
     actor: str,
     today: date,
     email: str | None = None,
+    phone: str | None = None,
     factors: Iterable[str] = (),
     history: Iterable[str] = (),
 ) -> models.Patient:
@@ -37,13 +39,14 @@ def add_patient(
     email = (email or "").strip()
     if email and ("@" not in email or email.startswith("@") or email.endswith("@") or " " in email):
         raise InputError("email", f"{email!r} is not an e-mail address")
+    number = mobile_number(phone) if phone and phone.strip() else None  # for text reminders, if they ask
     chosen = check_factors(factors, kb)
     prior = parse_history(history, kb)
     for visit in prior:
         if visit.day > today:
             raise InputError("history", f"{visit.treatment}@{visit.day} is in the future; book it instead")
     with UnitOfWork(session_factory, write=True) as uow:
-        patient = models.Patient(name=name, birth_date=born, email=email)
+        patient = models.Patient(name=name, birth_date=born, email=email, phone=number)
         patient.factors = [models.PatientFactor(factor_id=f, recorded_by=actor) for f in dict.fromkeys(chosen)]
         uow.session.add(patient)
         uow.session.flush()

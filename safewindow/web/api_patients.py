@@ -67,6 +67,9 @@ class PatientIn(Shape):
     name: Annotated[str, text(200, 1)]
     birth_date: Annotated[str, text(10, 1), Field(description="YYYY-MM-DD.")]
     email: Annotated[str, text(254)] | None = None
+    phone: Annotated[str, text(32)] | None = Field(
+        default=None, description="A mobile number as people write it, for text reminders if the patient asks."
+    )
     factors: Annotated[list[Annotated[str, text(64, 1)]], Field(max_length=20)] = Field(
         default_factory=list, description="Personal factor ids (practitioners only)."
     )
@@ -160,6 +163,7 @@ def add(request: Request, body: PatientIn, user: StaffChanger) -> JSONResponse:
             name=body.name,
             birth_date=body.birth_date,
             email=body.email,
+            phone=body.phone,
             factors=body.factors,
             history=body.history,
             actor=user.actor,

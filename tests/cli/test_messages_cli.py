@@ -122,3 +122,13 @@ def test_a_bad_number_exits_2_naming_phone_and_writes_nothing(env: dict[str, str
 def test_an_unknown_patient_exits_2(env: dict[str, str]) -> None:
     assert refused(env, "999999") == ["error: PATIENT_ID: no patient 999999"]
     assert refused(env, "999999", "--texts", "--phone", "604 555 0111") == ["error: PATIENT_ID: no patient 999999"]
+
+
+def test_a_patient_added_with_a_number_shows_it_and_a_bad_one_adds_no_one(env: dict[str, str]) -> None:
+    added = ok(env, "patients", "add", "--name", "Navdeep Sandhu", "--birth-date", "1988-03-03", "--phone",
+               "778 555 0177", "--json")  # fmt: skip
+    assert ok(env, "messages", str(added["id"]), "--json")["phone"] == "+17785550177"
+    before = written(env)
+    bad = run(env, "patients", "add", "--name", "No One", "--birth-date", "1988-03-03", "--phone", "12")
+    assert bad.returncode == 2 and "--phone" in bad.stderr and "Traceback" not in bad.stderr
+    assert written(env) == before

@@ -133,6 +133,12 @@ def test_staff_add_patients_with_treatments_had_elsewhere(demo: Demo) -> None:
     assert [w["code"] for w in full["warnings"]] == []
 
 
+def test_a_patient_added_with_a_mobile_number_keeps_it_for_text_reminders(demo: Demo) -> None:
+    added = demo.ok("POST", "/api/v1/patients", "front desk", status=201, json={**NEW, "phone": "(604) 555-0133"})
+    chosen = demo.ok("GET", f"/api/v1/patients/{added['id']}/contact-preferences", "front desk")
+    assert (chosen["phone"], chosen["text_reminders"]) == ("+16045550133", False)  # texts are still the patient's call
+
+
 def test_only_a_practitioner_records_factors_when_adding_a_patient(demo: Demo) -> None:
     body = {**NEW, "factors": ["sensitive-skin"]}
     for who in ("front desk", "clinic admin"):
@@ -151,6 +157,7 @@ def test_only_a_practitioner_records_factors_when_adding_a_patient(demo: Demo) -
         ({"name": "A", "birth_date": "1990-02-30"}, "birth_date"),
         ({"name": "A", "birth_date": "2999-01-01"}, "birth_date"),
         ({"name": "A", "birth_date": "1990-01-01", "email": "not-an-address"}, "email"),
+        ({"name": "A", "birth_date": "1990-01-01", "phone": "555"}, "phone"),
         ({"name": "A", "birth_date": "1990-01-01", "history": ["botx@2026-01-01"]}, "history"),
         ({"name": "A", "birth_date": "1990-01-01", "history": ["botox@2999-01-01"]}, "history"),
         ({"name": "A\x00", "birth_date": "1990-01-01"}, "name"),
