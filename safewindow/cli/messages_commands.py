@@ -59,18 +59,18 @@ def messages_command(
     """How a patient hears from the clinic; with options, change only those given and show the result."""
     changing = phone is not None or email_reminders is not None or texts is not None
     with bad_input_exits(OPTIONS):
-        with UnitOfWork(sessions()) as uow:
-            preferences = contact_preferences(uow.session, patient)
-        if changing:
-            # The service replaces every choice: what was not given stays as it was read.
+        if changing:  # an option not given stays as it is
             preferences = set_contact_preferences(
                 sessions(),
                 patient_id=patient,
                 actor=actor(),
-                phone=(preferences.phone or "") if phone is None else phone,
-                email_reminders=preferences.email_reminders if email_reminders is None else email_reminders,
-                text_reminders=preferences.text_reminders if texts is None else texts,
+                phone=phone,
+                email_reminders=email_reminders,
+                text_reminders=texts,
             )
+        else:
+            with UnitOfWork(sessions()) as uow:
+                preferences = contact_preferences(uow.session, patient)
     if as_json:
         print_json(preferences.as_dict())
         return

@@ -100,23 +100,26 @@ def set_contact_preferences(
     *,
     patient_id: int,
     actor: str,
-    phone: str,
-    email_reminders: bool,
-    text_reminders: bool,
+    phone: str | None,
+    email_reminders: bool | None,
+    text_reminders: bool | None,
     now: datetime | None = None,
 ) -> ContactPreferences:
-    """Replace the patient's choices (an empty `phone` removes the number). Every field at fault is named and
-    nothing is written. Turning a channel off drops its unsent reminders; turning texts on writes them for the
+    """Set the patient's choices (an empty `phone` removes the number; None keeps a choice as it is, read under
+    the patient's lock, so a change made meanwhile is not put back). Every field at fault is named and nothing
+    is written. Turning a channel off drops its unsent reminders; turning texts on writes them for the
     visits already booked; a new number carries the unsent ones. The number on file, sent back as it is
     shown, is kept as it is, so a number from before these checks does not block the other choices."""
     now = now or now_utc()
-    phone = phone.strip()
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         patient = session.get(models.Patient, patient_id, with_for_update=True)  # the lock every change takes first
         if patient is None:
             raise NotFound("patient", f"no patient {patient_id}")
         before = _preferences(patient, session.get(NotificationPreference, patient_id))
+        phone = (before.phone or "") if phone is None else phone.strip()
+        email_reminders = before.email_reminders if email_reminders is None else email_reminders
+        text_reminders = before.text_reminders if text_reminders is None else text_reminders
         number = _number(phone, before.phone, text_reminders)  # before any write: a problem writes nothing
         patient.phone = number
         set_opt_out(session, patient_id, not email_reminders, now=now)

@@ -160,6 +160,15 @@ def test_a_number_on_file_from_before_the_checks_does_not_block_the_other_choice
         choose(sessions, asha, "604 555 01", texts=False)
 
 
+def test_a_choice_not_given_stays_as_it_is(sessions: sessionmaker[Session], asha: int) -> None:
+    choose(sessions, asha, "604-555-0199", texts=True, email=True)
+    set_contact_preferences(
+        sessions, patient_id=asha, actor="t", phone=None, email_reminders=False, text_reminders=None, now=NOW
+    )
+    after = contact_preferences(sessions(), asha)
+    assert (after.phone, after.email_reminders, after.text_reminders) == ("+16045550199", False, True)
+
+
 def test_the_audit_names_the_choices_but_never_the_number(sessions: sessionmaker[Session], asha: int) -> None:
     choose(sessions, asha, "604-555-0199", texts=True, email=False)
     with UnitOfWork(sessions) as uow:
