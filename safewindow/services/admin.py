@@ -1,5 +1,6 @@
-"""A clinic administrator's use cases: opening hours, closures, who works there and when, and the clinic's
-adjustments to the timing rules. One transaction each, every change audited with what it was before.
+"""A clinic administrator's use cases: the clinic's name, address and telephone number, opening hours, closures,
+who works there and when, and the clinic's adjustments to the timing rules. One transaction each, every change
+audited with what it was before.
 
 A change never strands a booked visit: new hours, a closure or a practitioner leaving the clinic is refused,
 listing every booked visit from now on that it would leave outside the clinic's or the practitioner's time
@@ -32,11 +33,17 @@ from safewindow.domain.rules import IntervalRule, SessionLimit
 from safewindow.services.clinic_setup import adjustment_log, clinic_setup, rule_adjustments_of
 from safewindow.services.clinic_view import get_clinic
 from safewindow.services.errors import FieldProblems, InputError, NotFound
+from safewindow.services.phone_numbers import is_telephone_number
 from safewindow.store import models
 from safewindow.store.settings_models import RuleAdjustment as AdjustmentRow
 from safewindow.store.unit_of_work import UnitOfWork
 
 LONGEST_CLOSURE = timedelta(days=366)
+# E-mail subjects name the clinic ("Reminder: your visit at ... in about two hours") and hold 200 characters, so
+# the name stays short of the column's 200.
+NAME_LONGEST = 150
+ADDRESS_LONGEST = 500
+PHONE_LONGEST = 32  # the column
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -55,8 +62,19 @@ class RuleChangeRefused(FieldProblems):
     """Every field of a rule change at fault."""
 
 
-def _audit(session: Session, actor: str, action: str, entity: str, entity_id: object, **detail: object) -> None:
-    session.add(models.AuditEntry(actor=actor, action=action, entity=entity, entity_id=str(entity_id), detail=detail))
+def _audit(
+    session: Session,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    *,
+    at: datetime | None = None,
+    **detail: object,
+) -> None:
+    entry = models.AuditEntry(actor=actor, action=action, entity=entity, entity_id=str(entity_id), detail=detail)
+    entry.at = at or now_utc()
+    session.add(entry)
 
 
 def _checked(shifts: Iterable[Shift], field: str = "hours") -> list[Shift]:
@@ -122,6 +140,84 @@ def refuse_stranded(visits: Iterable[models.Visit], code: str, why: str) -> None
     ]
     if problems:
         raise Refused(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicDetails:
+    """What patients are told of the clinic: in its e-mails, its text reminders, and when a visit is too close
+    to change online (then they are asked to call the number)."""
+
+    name: str
+    address: str  # may span lines
+    phone: str  # as the clinic writes it; "" when it gives none
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "address": self.address, "phone": self.phone}
+
+
+def clinic_details(session: Session, clinic_id: int) -> ClinicDetails:
+    clinic = get_clinic(session, clinic_id)
+    return ClinicDetails(clinic.name, clinic.address, clinic.phone or "")
+
+
+def _checked_details(name: str, address: str, phone: str) -> ClinicDetails:
+    name, phone = name.strip(), phone.strip()
+    address = "\n".join(line.strip() for line in address.splitlines() if line.strip())
+    problems = []
+    if not name:
+        problems.append(("name", "give the clinic's name"))
+    elif len(name) > NAME_LONGEST:
+        problems.append(("name", f"{NAME_LONGEST} characters at most"))
+    elif "\n" in name or "\r" in name:
+        problems.append(("name", "give the name on one line: e-mail subjects show it"))
+    if not address:
+        problems.append(("address", "give the clinic's address; patients see it in every e-mail"))
+    elif len(address) > ADDRESS_LONGEST:
+        problems.append(("address", f"{ADDRESS_LONGEST} characters at most"))
+    if len(phone) > PHONE_LONGEST:
+        problems.append(("phone", f"{PHONE_LONGEST} characters at most"))
+    elif phone and not is_telephone_number(phone):
+        hint = "" if phone.startswith("+") else " (another country's needs its +code)"
+        problems.append(("phone", f"{phone!r} is not a valid telephone number{hint}"))
+    if problems:
+        raise FieldProblems(problems)
+    return ClinicDetails(name, address, phone)
+
+
+def set_clinic_details(
+    session_factory: sessionmaker[Session],
+    *,
+    clinic_id: int,
+    name: str,
+    address: str,
+    phone: str,
+    actor: str,
+    now: datetime | None = None,
+) -> ClinicDetails:
+    """Change the clinic's name, address and telephone number (an empty number removes it); refused with every
+    field at fault, before anything is written. The number is kept as typed, since patients read it as written.
+    The clinics table bumps the configuration version (migration 0008), so the setup kept in memory, which
+    holds the name, is read again by the next booking; mail reads the clinic's row itself."""
+    after = _checked_details(name, address, phone)
+    with UnitOfWork(session_factory, write=True) as uow:
+        session = uow.session
+        hold_clinic(session, clinic_id)
+        before = clinic_details(session, clinic_id)
+        if after != before:
+            clinic = get_clinic(session, clinic_id)
+            clinic.name, clinic.address, clinic.phone = after.name, after.address, after.phone or None
+            _audit(
+                session,
+                actor,
+                "clinic.details-changed",
+                "clinic",
+                clinic_id,
+                at=now,
+                before=before.as_dict(),
+                after=after.as_dict(),
+            )
+            uow.commit()
+    return after
 
 
 def opening_hours(session: Session, clinic_id: int) -> list[Shift]:

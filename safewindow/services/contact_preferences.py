@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import phonenumbers
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -20,11 +19,10 @@ from safewindow.clock import now_utc
 from safewindow.services.errors import FieldProblems, NotFound
 from safewindow.services.mail_choices import set_opt_out
 from safewindow.services.notifications import write_text_reminders
+from safewindow.services.phone_numbers import for_people, mobile_number
 from safewindow.store import models
 from safewindow.store.outbox_models import Channel, NotificationPreference, OutboxMessage
 from safewindow.store.unit_of_work import UnitOfWork
-
-REGION = "CA"  # a number typed without +country is read as Canadian (the demo clinics are in BC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,35 +45,6 @@ class ContactPreferences:
             "email_reminders": self.email_reminders,
             "text_reminders": self.text_reminders,
         }
-
-
-def for_people(number: str) -> str:
-    """A stored number as a person writes it: +1 604-555-0142 (as it is, if it does not parse: older data)."""
-    try:
-        parsed = phonenumbers.parse(number, REGION)
-    except phonenumbers.NumberParseException:
-        return number
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
-def mobile_number(text: str) -> str:
-    """The number in E.164 (+16045550142), or InputError on `phone`: a Canadian number may be typed as people
-    write it (604-555-0142, (604) 555 0142); another country's needs its +code."""
-    try:
-        number = phonenumbers.parse(text, REGION)
-    except phonenumbers.NumberParseException:
-        raise FieldProblems([("phone", f"{text!r} is not a telephone number")]) from None
-    if not phonenumbers.is_valid_number(number):
-        hint = "" if text.strip().startswith("+") else " (another country's needs its +code)"
-        problem = f"{text!r} is not a valid telephone number{hint}"
-        raise FieldProblems([("phone", problem)])
-    if phonenumbers.number_type(number) not in _TEXTABLE:
-        raise FieldProblems([("phone", f"{text!r} is not a mobile number: text messages need one")])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-# North American numbers do not say whether they are mobile: the carrier knows, and a landline text fails there.
-_TEXTABLE = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 
 def contact_preferences(session: Session, patient_id: int) -> ContactPreferences:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.advice import check_factors, parse_day, parse_history
-from safewindow.services.contact_preferences import mobile_number
 from safewindow.services.errors import InputError
+from safewindow.services.phone_numbers import mobile_number
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 

@@ -1,5 +1,6 @@
 """The clinic administrator's pages: the audit log (overrides of timing rules with their written reasons, and
-every change), and the clinic's settings: opening hours, closures, and who works there (activate a
+every change), and the clinic's settings: its name, address and telephone number, opening hours, closures, and
+who works there (activate a
 practitioner at the clinic with their weekly hours, or deactivate them there) and when they are off (the
 chosen practitioner's time off, at every clinic where they work).
 
@@ -23,7 +24,7 @@ from safewindow.services import admin, time_off
 from safewindow.services.accounts import User, actor_names
 from safewindow.services.advice import parse_day
 from safewindow.services.booking import Problem, Refused
-from safewindow.services.errors import InputError
+from safewindow.services.errors import FieldProblems, InputError
 from safewindow.services.errors import NotFound as Unknown
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -145,6 +146,7 @@ def _clinic_page(
     practitioner_id = optional_int(chosen, "practitioner") if chosen.isdigit() else None
     with UnitOfWork(store(request)) as uow:
         clinic = administered_clinic(uow.session, user)
+        details = admin.clinic_details(uow.session, clinic.id)
         here, elsewhere = _staff(uow.session, clinic.id)
         hours = admin.opening_hours(uow.session, clinic.id)
         closures = admin.closures(uow.session, clinic.id)
@@ -154,6 +156,7 @@ def _clinic_page(
     context = {
         "page": "clinic-admin",
         "clinic": clinic,
+        "details": details,
         "weekdays": WEEKDAYS,
         "opening": _by_weekday(hours),
         "closures": closures,
@@ -174,6 +177,9 @@ def _clinic_page(
 
 
 LABELS = {
+    "name": "Clinic name",
+    "address": "Address",
+    "phone": "Telephone",
     "hours": "Opening hours",
     "first_day": "First day closed",
     "last_day": "Last day closed",
@@ -189,6 +195,7 @@ LABELS = {
     "time_off": "Time off",
 }
 NOTICES = {
+    "details": "The clinic's details are saved.",
     "hours": "The opening hours are saved.",
     "closure": "The closure is added.",
     "closure-removed": "The closure is removed.",
@@ -256,6 +263,34 @@ def _shifts(fields: Fields, prefix: str, per_day: int, field: str) -> list[admin
 
 def _refused(request: Request, user: User, refused: Refused, title: str, chosen: str = "") -> Response:
     return _clinic_page(request, user, chosen=chosen, problems=refused.problems, problems_title=title, status=409)
+
+
+@router.post("/admin/clinic/details")
+async def details_sent(request: Request, user: AdminUser) -> Response:
+    fields = await read_form(request)
+    check_csrf(request, user, fields.csrf)
+    values = {
+        "name": fields.text("name", admin.NAME_LONGEST),
+        "address": fields.text("address", admin.ADDRESS_LONGEST),
+        "phone": fields.text("phone", admin.PHONE_LONGEST),
+    }
+    return await run_in_threadpool(_save_details, request, user, values)
+
+
+def _save_details(request: Request, user: User, values: dict[str, str]) -> Response:
+    clinic_id = administered_clinic_id(request, user)
+    try:
+        admin.set_clinic_details(
+            store(request),
+            clinic_id=clinic_id,
+            name=values["name"],
+            address=values["address"],
+            phone=values["phone"],
+            actor=user.actor,
+        )
+    except FieldProblems as refused:
+        return _clinic_page(request, user, errors=dict(refused.problems), values=values, status=400)
+    return RedirectResponse("/admin/clinic?done=details", 303)
 
 
 @router.post("/admin/clinic/hours")

@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from safewindow.domain.deposits import dollars, terms
 from safewindow.services.catalogue import FINAL_WORD
-from safewindow.services.contact_preferences import for_people
+from safewindow.services.phone_numbers import for_people, tel_link
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -41,5 +41,6 @@ templates.env.filters["long_date"] = long_date
 templates.env.filters["short_date"] = short_date
 templates.env.filters["dollars"] = dollars  # cents as the clinic writes them: $50.00
 templates.env.filters["phone"] = for_people  # +16045550142 as +1 604-555-0142
+templates.env.filters["tel"] = tel_link  # what a phone dials: tel:+1-604-555-0100
 templates.env.globals["deposit_terms"] = terms
 templates.env.globals["final_word"] = FINAL_WORD

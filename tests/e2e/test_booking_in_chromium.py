@@ -178,5 +178,5 @@ def test_inside_the_clinics_notice_a_patient_is_given_its_number_instead_of_the_
     change = page.get_by_role("region", name="Change this visit")
     expect(change).to_contain_text("Mill Lake Medispa takes changes online until 14 days before it begins")
     expect(change.get_by_role("button")).to_have_count(0)
-    expect(change.get_by_role("link", name="604-555-0102")).to_have_attribute("href", "tel:6045550102")
+    expect(change.get_by_role("link", name="604-555-0102")).to_have_attribute("href", "tel:+1-604-555-0102")
     shot(page, screenshots, "visit-inside-change-notice")
