@@ -96,10 +96,15 @@ def _event(visit: CalendarVisit, summary: str, stamp: datetime, cancelled: bool)
     event.add("dtstart", visit.start.astimezone(UTC))
     event.add("dtend", visit.end.astimezone(UTC))
     event.add("summary", summary)
-    event.add("location", f"{visit.clinic}, {visit.address}")
+    event.add("location", f"{visit.clinic}, {one_line(visit.address)}")
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     return event
+
+
+def one_line(address: str) -> str:
+    """An address written on several lines, for a calendar's location or a sentence: Unit 5, 100 Main Street."""
+    return ", ".join(line.strip() for line in address.splitlines() if line.strip())
 
 
 def invitation(visit: CalendarVisit, method: Method, *, organizer: str, stamp: datetime) -> bytes:

@@ -43,7 +43,7 @@ from safewindow.domain.deposits import terms
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services import webhooks
-from safewindow.services.calendar_files import Method, calendar_visit, invitation
+from safewindow.services.calendar_files import Method, calendar_visit, invitation, one_line
 from safewindow.services.clinic_setup import clinic_setup
 from safewindow.services.mail_choices import opted_out, wants_texts
 from safewindow.services.offers import change_notice
@@ -154,7 +154,7 @@ def _notice(visit: models.Visit, event: VisitEvent, name: str, was: datetime | N
             clinic,
             hello,
             "",
-            f"Your visit is booked: {name}, {at}, at {clinic.name}, {clinic.address}.",
+            f"Your visit is booked: {name}, {at}, at {clinic.name}, {one_line(clinic.address)}.",
             "The attached calendar file adds it to your calendar.",
             _changes(clinic),
             *([terms(clinic.name, visit.deposit_cents, change_notice(clinic))] if visit.deposit_cents else []),
@@ -165,7 +165,7 @@ def _notice(visit: models.Visit, event: VisitEvent, name: str, was: datetime | N
             clinic,
             hello,
             "",
-            f"Your visit has moved: {name} is now {at}{moved}, at {clinic.name}, {clinic.address}.",
+            f"Your visit has moved: {name} is now {at}{moved}, at {clinic.name}, {one_line(clinic.address)}.",
             "The attached calendar file updates the entry in your calendar.",
             "If the new time does not suit you, contact the clinic.",
         )
@@ -186,7 +186,7 @@ def _reminder(visit: models.Visit, name: str, ahead: timedelta, stop_url: str) -
         clinic,
         f"Hello {visit.patient.name},",
         "",
-        f"A reminder that your visit is {soon}: {name}, {at}, at {clinic.name}, {clinic.address}.",
+        f"A reminder that your visit is {soon}: {name}, {at}, at {clinic.name}, {one_line(clinic.address)}.",
         "If you cannot come, or anything about your health has changed since you booked, contact the clinic.",
         "",
         _stop_line(stop_url),
@@ -260,7 +260,7 @@ def aftercare_body(timeline: AftercareTimeline, day: AftercareDay, patient: str,
         *_bullets(CALL_NOW, timeline.warning_signs),
         "Your clinic's own written instructions come first.",
         "",
-        f"{clinic.name}, {clinic.address}",
+        f"{clinic.name}, {one_line(clinic.address)}",
         "",
         CONCERNS.format(clinic=clinic.name) + " " + FINAL_WORD,
     ]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
+from icalendar import Calendar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -136,6 +137,9 @@ def test_the_next_booked_mail_is_signed_with_the_new_name_and_number(
     assert mail.subject == "Your visit at Mill Street Aesthetics is booked"
     signature = ["Mill Street Aesthetics", "Unit 5", "100 Main Street", "Abbotsford, BC", "Telephone 604-555-0199"]
     assert mail.body.rstrip().splitlines()[-5:] == signature
+    assert "at Mill Street Aesthetics, Unit 5, 100 Main Street, Abbotsford, BC." in mail.body  # one line in a sentence
+    [event] = Calendar.from_ical(mail.ics or "").walk("VEVENT")
+    assert str(event["LOCATION"]) == "Mill Street Aesthetics, Unit 5, 100 Main Street, Abbotsford, BC"
     with UnitOfWork(sessions) as uow:
         assert clinic_setup(uow.session, CLINIC).name == "Mill Street Aesthetics"  # not the copy kept before
 
