@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.history import clinic_day
 from safewindow.domain.knowledge_base import KnowledgeBase
+from safewindow.services import webhooks
 from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.booking import Problem, Refused, audit_visit, dependents, lock_visit, write_visit
 from safewindow.services.local_time import short_local
@@ -93,5 +94,6 @@ def record_outcome(
             write_visit(session, set_status)
             unsafe = []
         audit_visit(session, actor, f"visit.{outcome.value}", visit, was=str(was))
+        webhooks.enqueue_visit_event(session, visit, outcome.value, now=now)  # the clinic's systems hear of it
         uow.commit()
         return Recorded(visit, was, tuple(unsafe))

@@ -1,9 +1,11 @@
 """Webhooks: a clinic's own systems learn of its visits and recalls.
 
-A clinic admin registers a URL for some of the events `visit.booked`, `visit.rescheduled`, `visit.cancelled`
-and `recall.due`, and gets its signing secret once. Each event writes one delivery per subscribed URL in the
-transaction of the change it reports (`enqueue_visit_event`, called by notifications.record_visit_change, and
-`enqueue_recall_due`, called by notifications.recall_due): it exists if and only if the change was committed.
+A clinic admin registers a URL for some of the events `visit.booked`, `visit.rescheduled`, `visit.cancelled`,
+`visit.completed`, `visit.no-show` and `recall.due`, and gets its signing secret once. Each event writes one
+delivery per subscribed URL in the transaction of the change it reports (`enqueue_visit_event`, called by
+notifications.record_visit_change and by outcomes.record_outcome, and `enqueue_recall_due`, called by
+notifications.recall_due): it exists if and only if the change was committed. A corrected outcome is an event
+of its own: the visit's version orders them.
 The worker then sends it as it sends e-mail (claim, send, record; retried with backoff; see safewindow/worker.py)
 and logs each attempt with the receiver's status and the first RESPONSE_CHARS characters of its answer.
 
@@ -51,7 +53,14 @@ from safewindow.store.webhook_models import WebhookAttempt, WebhookDelivery, Web
 
 log = logging.getLogger(__name__)
 
-VISIT_EVENTS = {"booked": "visit.booked", "rescheduled": "visit.rescheduled", "cancelled": "visit.cancelled"}
+VISIT_EVENTS = {
+    "booked": "visit.booked",
+    "rescheduled": "visit.rescheduled",
+    "cancelled": "visit.cancelled",
+    # What happened, as staff record it (services/outcomes.py): billing and follow-up systems act on these.
+    "completed": "visit.completed",
+    "no-show": "visit.no-show",
+}
 RECALL_DUE = "recall.due"
 EVENTS = (*VISIT_EVENTS.values(), RECALL_DUE)
 SIGNATURE_HEADER = "X-Safewindow-Signature"
@@ -227,7 +236,8 @@ def _enqueue(
 def enqueue_visit_event(
     session: Session, visit: models.Visit, event: str, *, now: datetime | None = None, was: datetime | None = None
 ) -> list[WebhookDelivery]:
-    """`event`: booked | rescheduled | cancelled, after the change's flush (the version names the event)."""
+    """`event`: booked | rescheduled | cancelled | completed | no-show, after the change's flush (the version
+    names the event)."""
     name = VISIT_EVENTS[event]
     data: dict[str, Any] = {
         "visit_id": visit.id,

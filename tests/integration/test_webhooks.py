@@ -28,6 +28,7 @@ from safewindow.services.booking import Refused, book, cancel, reschedule
 from safewindow.services.demo_accounts import DEMO_PASSWORD, ensure_demo_accounts
 from safewindow.services.mail_choices import set_opt_out
 from safewindow.services.notifications import recall_due, record_visit_change
+from safewindow.services.outcomes import Outcome, record_outcome
 from safewindow.services.patients import add_patient
 from safewindow.store import models
 from safewindow.store.demo import load_demo
@@ -267,6 +268,24 @@ def test_moves_cancellations_and_recalls_are_events_of_their_own(
     )
     assert gone["type"] == "visit.cancelled" and gone["data"]["status"] == "cancelled"
     assert recall["data"] == {"patient_id": patient, "treatment": "botox", "due_on": "2027-03-01"}
+
+
+def test_what_happened_at_a_visit_is_an_event_and_a_correction_another(
+    sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    endpoint(sessions, receiver.url, ["visit.completed", "visit.no-show"])
+    visit = booked(sessions, new_patient(sessions), "2026-12-01T10:00")
+    after = local("2026-12-01T11:00")
+    record_outcome(sessions, KB, visit_id=visit, outcome=Outcome.NO_SHOW, actor="t", now=after)
+    record_outcome(sessions, KB, visit_id=visit, outcome=Outcome.COMPLETED, actor="t", now=after)  # corrected
+    record_outcome(sessions, KB, visit_id=visit, outcome=Outcome.COMPLETED, actor="t", now=after)  # a retry
+    assert [d.event_id for d in deliveries(sessions)] == [f"visit-{visit}-v2-no-show", f"visit-{visit}-v3-completed"]
+    assert deliver(sessions, after).delivered == 2
+    missed, done = receiver.payloads()
+    assert (missed["type"], missed["data"]["status"]) == ("visit.no-show", "no-show")
+    assert (done["type"], done["data"]["status"], done["data"]["version"]) == ("visit.completed", "completed", 3)
+    assert set(done["data"]) == {"visit_id", "version", "status", "patient_id", "practitioner_id", "treatment",
+                                 "start", "end"}  # fmt: skip
 
 
 def test_a_removed_endpoint_gets_nothing_more(sessions: sessionmaker[Session], receiver: Receiver) -> None:
