@@ -80,6 +80,8 @@ class SmtpSettings(SenderSettings):
 
 
 class Mailer(Protocol):
+    where: str  # for the operator: where the mail goes
+
     def send(self, message: EmailMessage) -> None:
         """Return once the message is accepted; raise otherwise (PermanentFailure: retrying will not help)."""
 
@@ -93,6 +95,7 @@ class SmtpMailer:
         if not settings.host:
             raise ValueError("SmtpMailer needs SAFEWINDOW_SMTP_HOST")
         self.settings = settings
+        self.where = f"SMTP {settings.host}:{settings.port}"
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -142,6 +145,7 @@ class FolderMailer:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.where = f"files in {folder}"
 
     def send(self, message: EmailMessage) -> None:
         write_file(self.folder, str(message["Message-ID"]).strip("<>"), ".eml", message.as_bytes())
@@ -178,6 +182,8 @@ class TextMessage:
 
 
 class Texter(Protocol):
+    where: str  # for the operator: where the texts go
+
     def send(self, text: TextMessage) -> None:
         """Return once the provider accepted the text; raise otherwise (PermanentFailure: retrying will not help)."""
 
@@ -190,6 +196,7 @@ class TwilioTexter:
         if not (settings.account_sid and settings.auth_token and settings.from_number):
             raise ValueError("TwilioTexter needs SAFEWINDOW_TEXT_ACCOUNT_SID, _AUTH_TOKEN and _FROM_NUMBER")
         self.settings = settings
+        self.where = f"Twilio from {settings.from_number}"
         self.client = client or httpx.Client(timeout=settings.timeout)
 
     def send(self, text: TextMessage) -> None:
@@ -213,6 +220,7 @@ class FolderTexter:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.where = f"files in {folder}"
 
     def send(self, text: TextMessage) -> None:
         write_file(self.folder, text.key, ".txt", f"To: {text.to}\n\n{text.body}\n".encode())

@@ -16,17 +16,7 @@ from safewindow.cli.advice_commands import JsonFlag
 from safewindow.cli.output import console, print_json
 from safewindow.cli.store_access import sessions
 from safewindow.clock import now_utc
-from safewindow.worker import (
-    FolderMailer,
-    FolderTexter,
-    RunReport,
-    SmtpMailer,
-    TwilioTexter,
-    mailer_from_settings,
-    run_forever,
-    texter_from_settings,
-    worker_round,
-)
+from safewindow.worker import RunReport, mailer_from_settings, run_forever, texter_from_settings, worker_round
 
 
 def _say(report: RunReport, as_json: bool) -> None:
@@ -53,21 +43,7 @@ def worker(
     session_factory = sessions()
     mailer, texter = mailer_from_settings(), texter_from_settings()
     if not as_json:
-        where = (
-            f"SMTP {mailer.settings.host}:{mailer.settings.port}"
-            if isinstance(mailer, SmtpMailer)
-            else f"files in {mailer.folder}"
-            if isinstance(mailer, FolderMailer)
-            else "the mailer"
-        )
-        texts = (
-            f"Twilio from {texter.settings.from_number}"
-            if isinstance(texter, TwilioTexter)
-            else f"files in {texter.folder}"
-            if isinstance(texter, FolderTexter)
-            else "the texter"
-        )
-        console.print(f"sending e-mail through {where}, texts through {texts}")
+        console.print(f"sending e-mail through {mailer.where}, texts through {texter.where}")
     if once:
         _say(worker_round(session_factory, mailer, now_utc(), texter=texter), as_json)
         return

@@ -60,7 +60,8 @@ class User:
         return f"{self.role}:{self.account_id}"
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What is kept of a secret token (sessions, calendar feeds, stop links): a copy of the database opens nothing."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -128,7 +129,7 @@ def sign_in(
         session.execute(delete(SignInSession).where(SignInSession.expires_at < now))
         token = secrets.token_urlsafe(32)
         record = SignInSession(
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             account_id=account.id,
             csrf_token=secrets.token_urlsafe(32),
             created_at=now,
@@ -175,7 +176,7 @@ def _user(account: Account, record: SignInSession) -> User:
 def resolve(session: Session, token: str, now: datetime | None = None) -> User | None:
     """The user a session token belongs to, if it is live."""
     now = now or now_utc()
-    record = session.get(SignInSession, _digest(token))
+    record = session.get(SignInSession, token_digest(token))
     if record is None or record.expires_at <= now or not record.account.active:
         return None
     return _user(record.account, record)
@@ -183,7 +184,7 @@ def resolve(session: Session, token: str, now: datetime | None = None) -> User |
 
 def sign_out(session_factory: sessionmaker[Session], token: str) -> None:
     with UnitOfWork(session_factory, write=True) as uow:
-        uow.session.execute(delete(SignInSession).where(SignInSession.token_hash == _digest(token)))
+        uow.session.execute(delete(SignInSession).where(SignInSession.token_hash == token_digest(token)))
         uow.commit()
 
 

@@ -73,7 +73,8 @@ def _audit(
     **detail: object,
 ) -> None:
     entry = models.AuditEntry(actor=actor, action=action, entity=entity, entity_id=str(entity_id), detail=detail)
-    entry.at = at or now_utc()
+    if at is not None:  # otherwise the column's default: now
+        entry.at = at
     session.add(entry)
 
 

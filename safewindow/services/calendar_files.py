@@ -8,7 +8,6 @@ Only a SHA-256 of a feed's token is stored; whoever has the link sees the feed, 
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from safewindow.clock import now_utc
 from safewindow.domain.knowledge_base import KnowledgeBase
+from safewindow.services.accounts import token_digest
 from safewindow.services.errors import NotFound
 from safewindow.store import models
 from safewindow.store.outbox_models import CalendarFeed, OwnerKind
@@ -134,10 +134,6 @@ def feed(name: str, visits: Iterable[CalendarVisit], *, stamp: datetime, for_pra
     return bytes(calendar.to_ical())
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _owner_exists(session: Session, owner: FeedOwner) -> bool:
     model = models.Patient if owner.kind is OwnerKind.PATIENT else models.Practitioner
     return session.get(model, owner.id) is not None
@@ -148,14 +144,14 @@ def issue_feed_token(session: Session, owner: FeedOwner) -> str:
     if not _owner_exists(session, owner):
         raise NotFound(str(owner.kind), f"no {owner.kind} {owner.id}")
     token = secrets.token_urlsafe(32)
-    session.add(CalendarFeed(owner_kind=str(owner.kind), owner_id=owner.id, token_hash=_hash(token)))
+    session.add(CalendarFeed(owner_kind=str(owner.kind), owner_id=owner.id, token_hash=token_digest(token)))
     session.flush()
     return token
 
 
 def _live(session: Session, token: str) -> CalendarFeed | None:
     return session.scalar(
-        select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token), CalendarFeed.revoked_at.is_(None))
+        select(CalendarFeed).where(CalendarFeed.token_hash == token_digest(token), CalendarFeed.revoked_at.is_(None))
     )
 
 

@@ -30,6 +30,7 @@ from email.utils import parseaddr
 from enum import StrEnum
 from typing import cast
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Table, delete, exists, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -47,7 +48,7 @@ from safewindow.services.calendar_files import Method, calendar_visit, invitatio
 from safewindow.services.clinic_setup import clinic_setup
 from safewindow.services.mail_choices import opted_out, wants_texts
 from safewindow.services.offers import change_notice
-from safewindow.services.stop_links import LinkSettings, issue_stop_link
+from safewindow.services.stop_links import issue_stop_link
 from safewindow.store import models
 from safewindow.store.outbox_models import Channel, OutboxMessage, VisitChange
 from safewindow.store.unit_of_work import UnitOfWork
@@ -66,6 +67,8 @@ class SenderSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAFEWINDOW_SMTP_", extra="ignore")
 
     sender: str = "safewindow <no-reply@safewindow.invalid>"
+    # Where patients reach the web app, for the links in e-mail (SAFEWINDOW_PUBLIC_URL).
+    public_url: str = Field("http://127.0.0.1:8000", validation_alias="SAFEWINDOW_PUBLIC_URL")
 
     def address(self) -> str:
         return parseaddr(self.sender)[1] or self.sender
@@ -425,11 +428,10 @@ def write_visit_mail(
     ]
     if event is not VisitEvent.CANCELLED:
         if not opted_out(session, visit.patient_id):
-            public_url = LinkSettings().public_url
             for kind, ahead in REMINDERS:
                 due = visit.start_at - ahead
                 if due > now:
-                    stop_url = issue_stop_link(session, visit.patient_id, public_url)
+                    stop_url = issue_stop_link(session, visit.patient_id, sender.public_url)
                     subject, body = _reminder(visit, name, ahead, stop_url)
                     messages.append(
                         OutboxMessage(
@@ -456,10 +458,11 @@ def recall_due(
     due_on: date,
     now: datetime | None = None,
     kb: KnowledgeBase | None = None,
+    sender: SenderSettings | None = None,
 ) -> OutboxMessage | None:
     """'Time for your next treatment' on `due_on` (09:00 at the clinic). Non-essential: nothing for a patient
     who opted out or has no e-mail. One per patient, treatment and day, however often it is asked for."""
-    now, kb = now or now_utc(), kb or default_knowledge_base()
+    now, kb, sender = now or now_utc(), kb or default_knowledge_base(), sender or SenderSettings()
     patient, clinic = session.get(models.Patient, patient_id), session.get(models.Clinic, clinic_id)
     # webhooks: the clinic's systems hear of the recall too, e-mail or not, unless the patient opted out.
     if patient is not None and clinic is not None and not opted_out(session, patient_id):
@@ -468,10 +471,13 @@ def recall_due(
         )
     if patient is None or clinic is None or not patient.email.strip() or opted_out(session, patient_id):
         return None
+    key = f"recall-{patient_id}-{treatment_slug}-{due_on.isoformat()}"
+    if session.scalar(select(exists().where(OutboxMessage.delivery_key == key))):
+        return None  # written in an earlier round: asked every round, it must not mint a stop link each time
     treatment = kb.treatments.get(treatment_slug)
     name = treatment.name if treatment else treatment_slug
     due = datetime.combine(due_on, RECALL_TIME, tzinfo=clinic_zone(clinic.time_zone)).astimezone(UTC)
-    stop_url = issue_stop_link(session, patient_id, LinkSettings().public_url)
+    stop_url = issue_stop_link(session, patient_id, sender.public_url)
     body = _signed(
         clinic,
         f"Hello {patient.name},",
@@ -494,7 +500,7 @@ def recall_due(
                 essential=False,
                 patient_id=patient_id,
                 due_at=max(due, now),
-                delivery_key=f"recall-{patient_id}-{treatment_slug}-{due_on.isoformat()}",
+                delivery_key=key,
             )
         ],
     )

@@ -23,7 +23,7 @@ from safewindow.domain.history import clinic_day
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.plan_templates import Recall
 from safewindow.services.clinic_view import get_clinic, load_patient
-from safewindow.services.notifications import recall_due
+from safewindow.services.notifications import SenderSettings, recall_due
 from safewindow.services.slots import OfferedSlot, find_slots_for
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -180,6 +180,7 @@ def enqueue_due_recalls(
     The worker calls this every round: `recall_due` keeps one message per patient, treatment and due day, so
     asking again writes nothing new. Returns how many recalls were due."""
     now = now or now_utc()
+    sender = SenderSettings()  # read once: every recall's stop link is built on its public address
     due = 0
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
@@ -197,6 +198,7 @@ def enqueue_due_recalls(
                         due_on=due_start,
                         now=now,
                         kb=kb,
+                        sender=sender,
                     )
         uow.commit()
     return due

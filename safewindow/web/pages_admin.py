@@ -1,8 +1,7 @@
 """The clinic administrator's pages: the audit log (overrides of timing rules with their written reasons, and
 every change), and the clinic's settings: its name, address and telephone number, opening hours, closures, and
-who works there (activate a
-practitioner at the clinic with their weekly hours, or deactivate them there) and when they are off (the
-chosen practitioner's time off, at every clinic where they work).
+who works there (activate a practitioner at the clinic with their weekly hours, or deactivate them there) and
+when they are off (the chosen practitioner's time off, at every clinic where they work).
 
 The settings go through services/admin.py and services/time_off.py, which audit each change and refuse one
 that would strand a booked visit, listing every such visit; the page shows that list and changes nothing."""

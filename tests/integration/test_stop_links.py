@@ -124,6 +124,18 @@ def test_a_recall_carries_a_link_too(sessions: sessionmaker[Session], asha: int)
     assert not contact_preferences(sessions(), asha).email_reminders
 
 
+def test_a_recall_asked_for_every_round_mints_one_link(sessions: sessionmaker[Session], asha: int) -> None:
+    for _ in range(3):  # the worker asks for each due recall every round
+        with UnitOfWork(sessions, write=True) as uow:
+            recall_due(
+                uow.session, patient_id=asha, clinic_id=1, treatment_slug="botox", due_on=date(2027, 3, 1), now=NOW
+            )
+            uow.commit()
+    with UnitOfWork(sessions) as uow:
+        links = uow.session.scalars(select(StopLink).where(StopLink.patient_id == asha)).all()
+    assert len(links) == 1 and len([m for m in outbox(sessions) if m.kind == "recall"]) == 1
+
+
 def test_a_link_the_clinic_did_not_send_is_not_found(sessions: sessionmaker[Session], asha: int) -> None:
     book_reminded(sessions, asha)
     token = token_of(next(m for m in outbox(sessions) if m.kind == "reminder-2h"))
