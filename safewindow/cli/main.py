@@ -10,6 +10,7 @@ from typer.exceptions import TyperException
 from safewindow.cli import (
     advice_commands,
     booking_commands,
+    consent_commands,
     demo_commands,
     deposit_commands,
     messages_commands,
@@ -33,6 +34,7 @@ app = typer.Typer(
 advice_commands.register(app)
 store_commands.register(app)
 booking_commands.register(app)
+consent_commands.register(app)
 deposit_commands.register(app)
 demo_commands.register(app)
 messages_commands.register(app)

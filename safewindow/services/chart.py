@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.advice import Advice, Reason, Severity, advise
+from safewindow.domain.consent import Coverage, Signature
 from safewindow.domain.history import PastVisit, clinic_day
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services.admin import knowledge_for_clinic
 from safewindow.services.advice import check_factors
 from safewindow.services.clinic_view import load_patient
+from safewindow.services.consents import coverage_of_visits, signatures_of
 from safewindow.services.contact_preferences import ContactPreferences, contact_preferences
 from safewindow.services.errors import InputError, NotFound
 from safewindow.services.offers import change_notice
@@ -78,6 +80,7 @@ class ChartVisit:
     change_notice: timedelta = timedelta(0)  # the patient may cancel or move it online until this long before
     uncovered: str | None = None  # upcoming: its practitioner gives it only on a prescriber's order, and none covers it
     records: tuple[Record, ...] = ()  # what was given, newest (its record) first; earlier ones were amended
+    consent: Coverage | None = None  # whether the patient's signed consent form covers it (None: not read)
 
     @property
     def changes_close(self) -> datetime:
@@ -98,6 +101,7 @@ class Chart:
     upcoming: tuple[ChartVisit, ...]  # soonest first
     orders: tuple[Order, ...] = ()  # prescribers' client-specific orders, newest first, revoked ones too
     contact: ContactPreferences | None = None  # how they hear from the clinic (None: not read)
+    consents: tuple[Signature, ...] = ()  # signed consent forms, newest first, withdrawn ones too
 
     @property
     def active_factors(self) -> frozenset[str]:
@@ -143,6 +147,8 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
     ahead = [v for v in visits if v.status is models.VisitStatus.BOOKED and v.end_at > now]
     uncovered = uncovered_visits(session, ahead, covered_by(orders))
     records = records_of_patient(session, patient_id)
+    consents = tuple(signatures_of(session, patient_id))
+    consent = coverage_of_visits(session, patient_id, visits, consents)
 
     past, upcoming = [], []
     rules: dict[int, KnowledgeBase] = {}  # each clinic's own adjustments of the rules
@@ -165,9 +171,11 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
                 )
                 reasons = tuple(r for r in advice.reasons if r.severity is not Severity.INFO)
             problem = uncovered.get(visit.id)
-            upcoming.append(_visit(visit, now, reasons, problem.message if problem else None))
+            upcoming.append(
+                _visit(visit, now, reasons, problem.message if problem else None, consent=consent[visit.id])
+            )
         else:
-            past.append(_visit(visit, now, records=records.get(visit.id, ())))
+            past.append(_visit(visit, now, records=records.get(visit.id, ()), consent=consent[visit.id]))
     return Chart(
         patient_id=patient.id,
         name=patient.name,
@@ -180,6 +188,7 @@ def load_chart(session: Session, kb: KnowledgeBase, patient_id: int, now: dateti
         upcoming=tuple(upcoming),
         orders=tuple(orders),
         contact=contact_preferences(session, patient.id),
+        consents=consents,
     )
 
 
@@ -189,6 +198,7 @@ def _visit(
     reasons: tuple[Reason, ...] = (),
     uncovered: str | None = None,
     records: tuple[Record, ...] = (),
+    consent: Coverage | None = None,
 ) -> ChartVisit:
     zone = clinic_zone(visit.clinic.time_zone)
     return ChartVisit(
@@ -214,6 +224,7 @@ def _visit(
         begun=visit.start_at <= now,
         uncovered=uncovered,
         records=records,
+        consent=consent,
     )
 
 

@@ -119,6 +119,14 @@ OFFERED: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, str, str], ...], str
         "(occurrencePeriod.end), or revoked.",
     ),
     (
+        "Consent",
+        ("read", "search-type"),
+        (("_id", "token", "id"), ("patient", "reference", "Patient/ID")),
+        "Practitioners and front desk, or the patient themselves (clinic admin: 403); audited. A patient's "
+        "signature on a clinic's consent form for a treatment (scope treatment): active, or inactive once withdrawn; "
+        "the exact words signed in sourceAttachment, with their SHA-1 hash.",
+    ),
+    (
         "PlanDefinition",
         ("read", "search-type"),
         (("_id", "token", PLAN_DEFINITION_ID), ("url", "uri", "the canonical URL")),

@@ -46,6 +46,7 @@ from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services import webhooks
 from safewindow.services.calendar_files import Method, calendar_visit, invitation, one_line
 from safewindow.services.clinic_setup import clinic_setup
+from safewindow.services.consents import FormVersions, coverage_of_visits, versions_of_clinics
 from safewindow.services.mail_choices import opted_out, wants_texts
 from safewindow.services.offers import change_notice
 from safewindow.services.stop_links import issue_stop_link
@@ -149,9 +150,14 @@ def _changes(clinic: models.Clinic) -> str:
     )
 
 
-def _notice(visit: models.Visit, event: VisitEvent, name: str, was: datetime | None) -> tuple[str, str]:
+def _notice(
+    visit: models.Visit, event: VisitEvent, name: str, was: datetime | None, *, consent_url: str | None = None
+) -> tuple[str, str]:
+    """The notice of a change; with `consent_url` (the public address) when the visit's consent form is not
+    yet signed, a line asking the patient to sign it."""
     clinic, at = visit.clinic, when(visit.start_at, visit.clinic.time_zone)
     hello = f"Hello {visit.patient.name},"
+    consent = [_consent_line(name, consent_url)] if consent_url else []
     if event is VisitEvent.BOOKED:
         return f"Your visit at {clinic.name} is booked", _signed(
             clinic,
@@ -161,6 +167,7 @@ def _notice(visit: models.Visit, event: VisitEvent, name: str, was: datetime | N
             "The attached calendar file adds it to your calendar.",
             _changes(clinic),
             *([terms(clinic.name, visit.deposit_cents, change_notice(clinic))] if visit.deposit_cents else []),
+            *consent,
         )
     if event is VisitEvent.RESCHEDULED:
         moved = f" (it was {when(was, clinic.time_zone)})" if was else ""
@@ -171,6 +178,7 @@ def _notice(visit: models.Visit, event: VisitEvent, name: str, was: datetime | N
             f"Your visit has moved: {name} is now {at}{moved}, at {clinic.name}, {one_line(clinic.address)}.",
             "The attached calendar file updates the entry in your calendar.",
             "If the new time does not suit you, contact the clinic.",
+            *consent,
         )
     return f"Your visit at {clinic.name} is cancelled", _signed(
         clinic,
@@ -193,6 +201,13 @@ def _reminder(visit: models.Visit, name: str, ahead: timedelta, stop_url: str) -
         "If you cannot come, or anything about your health has changed since you booked, contact the clinic.",
         "",
         _stop_line(stop_url),
+    )
+
+
+def _consent_line(name: str, public_url: str) -> str:
+    return (
+        f"Before your visit, please read and sign the clinic's consent form for {name}: "
+        f"{public_url.rstrip('/')}/my/consents"
     )
 
 
@@ -355,6 +370,7 @@ def _write_batch(
             .with_for_update(of=models.Visit)
         )
         visits = {visit.id: visit for visit in session.scalars(locked)}
+        forms = versions_of_clinics(session, {visit.clinic_id for visit in visits.values()})  # once, not per visit
         clinic_kb: dict[int, KnowledgeBase] = {}
         for change in changes:
             visit = visits.get(change.visit_id)
@@ -370,6 +386,7 @@ def _write_batch(
                 kb=clinic_kb[visit.clinic_id],
                 was=change.was,
                 sender=sender,
+                consent_forms=forms,
             )
             written += len(mail)
         session.execute(delete(VisitChange).where(VisitChange.id.in_([change.id for change in changes])))
@@ -391,11 +408,12 @@ def write_visit_mail(
     kb: KnowledgeBase | None = None,
     was: datetime | None = None,
     sender: SenderSettings | None = None,
+    consent_forms: FormVersions | None = None,
 ) -> list[OutboxMessage]:
     """The messages `event` ("booked" | "rescheduled" | "cancelled") causes for `visit` as it is, as of `now`
     (when the change happened: reminders and aftercare already past then are left out), added to the caller's
     open transaction (never committed here). Returns the ones written: a message already in the outbox is not
-    written twice."""
+    written twice. `consent_forms`: the clinics' consent forms, when the caller read them for a batch."""
     event = VisitEvent(event)
     now, kb, sender = now or now_utc(), kb or default_knowledge_base(), sender or SenderSettings()
     if event is not VisitEvent.BOOKED:
@@ -410,7 +428,11 @@ def write_visit_mail(
     name = treatment.name if treatment else visit.treatment_slug
     base: dict[str, object] = {"recipient": recipient, "patient_id": visit.patient_id, "visit_id": visit.id}
     method = Method.CANCEL if event is VisitEvent.CANCELLED else Method.REQUEST
-    subject, body = _notice(visit, event, name, was)
+    unsigned = (
+        event is not VisitEvent.CANCELLED
+        and not coverage_of_visits(session, visit.patient_id, [visit], versions=consent_forms)[visit.id].covered
+    )
+    subject, body = _notice(visit, event, name, was, consent_url=sender.public_url if unsigned else None)
     messages = [
         OutboxMessage(
             **base,

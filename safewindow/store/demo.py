@@ -18,9 +18,11 @@ from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from safewindow.clock import DEFAULT_ZONE, clinic_zone
+from safewindow.domain.consent import starter_body, starter_title
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.store import models as m
+from safewindow.store.consent_models import ConsentForm
 from safewindow.store.demo_schema import (
     WEEKDAYS,
     ClinicSpec,
@@ -32,6 +34,8 @@ from safewindow.store.demo_schema import (
 
 DEMO_DATA = Path(__file__).with_name("demo_data.yaml")
 ACTOR = "demo-loader"
+# The demo clinics began asking for signed consent on the seed's "today": visits before it had no form to sign.
+FORMS_IN_USE_FROM = datetime(2026, 11, 11, 8, 0, tzinfo=clinic_zone(DEFAULT_ZONE))
 Row = TypeVar("Row", bound=m.Base)
 Held = TypeVar("Held", m.ClinicTreatment, m.Room, m.Device)
 
@@ -187,6 +191,17 @@ class _Loader:
                 required_device_kind=offer.device,
                 deposit_cents=offer.deposit_cents,
             )
+            known = self.knowledge.treatments[offer.slug]
+            if known.breaks_skin or known.injection:  # where clinics ask for written consent; the rest show none
+                self.ensure(
+                    ConsentForm,
+                    {"clinic_id": clinic.id, "treatment_slug": offer.slug},
+                    version=1,
+                    title=starter_title(known),
+                    body=starter_body(known, list(self.knowledge.factors.values()), clinic.name),
+                    written_by=ACTOR,
+                    written_at=FORMS_IN_USE_FROM.astimezone(UTC),
+                )
         return clinic
 
     def practitioner(self, spec: PractitionerSpec, clinics: dict[str, m.Clinic]) -> m.Practitioner:

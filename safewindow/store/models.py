@@ -537,6 +537,7 @@ class AuditEntry(Base):
 
 
 from safewindow.store import account_models as account_models  # noqa: E402
+from safewindow.store import consent_models as consent_models  # noqa: E402
 from safewindow.store import outbox_models as outbox_models  # noqa: E402
 from safewindow.store import plan_models as plan_models  # noqa: E402
 from safewindow.store import settings_models as settings_models  # noqa: E402

@@ -75,7 +75,9 @@ async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     problems = []
     for item in error.errors():
-        names = [str(part) for part in item.get("loc", ()) if part not in ("query", "path", "body", "header")]
+        # The first part says where (query, path, body, header); a field may itself be called `body`.
+        loc = list(item.get("loc", ()))
+        names = [str(part) for part in (loc[1:] if loc and loc[0] in ("query", "path", "body", "header") else loc)]
         problem = "is required" if item.get("type") == "missing" else str(item.get("msg", "is not valid"))
         problems.append((names[0] if names else "request", problem))
     return _answer(request, 422 if _is_api(request) else 400, problems)

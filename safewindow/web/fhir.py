@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 import safewindow
 from safewindow.services import fhir_capability, fhir_plan_definition
-from safewindow.web import fhir_directory, fhir_orders, fhir_scheduling, fhir_visits
+from safewindow.web import fhir_consents, fhir_directory, fhir_orders, fhir_scheduling, fhir_visits
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.fhir_common import (
     PREFIX,
@@ -57,7 +57,8 @@ async def search_plan_definitions(request: Request) -> Response:
     return search_answer(request, parameters, found, total=1 if matches else 0)
 
 
-for part in (fhir_directory.router, fhir_scheduling.router, fhir_visits.router, fhir_orders.router):
+PARTS = (fhir_directory, fhir_scheduling, fhir_visits, fhir_orders, fhir_consents)
+for part in (module.router for module in PARTS):
     router.include_router(part)
 
 SUPPORTED = frozenset(kind for kind, *_ in fhir_capability.OFFERED)

@@ -30,6 +30,7 @@ from safewindow.services.accounts import User, actor_names
 from safewindow.services.booking import Override, Refused, book
 from safewindow.services.calendar import clinic_calendar, week_of
 from safewindow.services.chart import Chart, advice_for_patient, load_chart
+from safewindow.services.consents import forms_of_clinics
 from safewindow.services.deposits import Deposit, deposits_of_patient
 from safewindow.services.errors import InputError
 from safewindow.services.orders import orderable_by
@@ -211,6 +212,7 @@ def chart_page(
             raise NotFound("patient", f"no patient {patient_id}") from None
         orderable = may_order(uow.session, kb, user)
         deposits = deposits_of_patient(uow.session, patient_id)
+        consents = consent_choices(uow.session, kb, user, record)
         names = actor_names(uow.session, _actors(record, deposits.values()))
         audit_read(uow.session, user, "patient", patient_id)
         uow.commit()
@@ -262,6 +264,13 @@ def chart_page(
         "deposit_errors": {},
         "deposit_summary": [],
         "deposit_problems": [],
+        # Consent forms: the forms in use where this user works (for a signed paper form), the names of the clinics
+        # whose forms the patient signed, and the paper form as sent with its problems (pages_consent_staff.py).
+        **consents,
+        "consent_sent": {},
+        "consent_errors": {},
+        "consent_summary": [],
+        "consent_problems": [],
         **extra,
     }
     context["written"] = next((o for o in record.orders if o.id == context["ordered"]), None)
@@ -277,6 +286,29 @@ def _actors(chart: Chart, deposits: Iterable[Deposit]) -> set[str]:
         *(o.revoked_by for o in chart.orders if o.revoked_by),
         *(r.recorded_by for v in chart.past for r in v.records),
         *(e.recorded_by for d in deposits for e in d.entries),
+        *(s.recorded_by for s in chart.consents),
+        *(s.withdrawn_by for s in chart.consents if s.withdrawn_by),
+    }
+
+
+def consent_choices(session: Session, kb: KnowledgeBase, user: User, chart: Chart) -> dict[str, object]:
+    """What the chart's consent forms need: the forms in use at the clinics this user works at, as (clinic's
+    name, treatment's name, form), which they may record a signed paper form of or withdraw a signature on; the
+    ids of the forms in use wherever the patient signed, so a signature on an earlier version says so; and every
+    clinic's name, since a patient may have signed at a clinic this user does not work at."""
+    mine = staff_clinics(session, user)
+    wanted = {clinic.id for clinic in mine} | {s.form.clinic_id for s in chart.consents}
+    in_use = forms_of_clinics(session, wanted)
+    paper = [
+        (clinic.name, kb.treatments[slug].name if slug in kb.treatments else slug, form)
+        for clinic in mine
+        for slug, form in in_use[clinic.id].items()
+    ]
+    return {
+        "paper_forms": sorted(paper, key=lambda entry: entry[:2]),
+        "consent_clinics": {clinic.id for clinic in mine},
+        "forms_in_use": {form.id for forms in in_use.values() for form in forms.values()},
+        "clinic_names": {row.id: row.name for row in session.execute(select(models.Clinic.id, models.Clinic.name))},
     }
 
 

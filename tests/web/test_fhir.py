@@ -138,6 +138,7 @@ def test_the_capability_statement_says_r4_json_and_what_each_resource_offers(cli
         "Appointment",
         "Procedure",
         "ServiceRequest",
+        "Consent",
         "PlanDefinition",
     }
     assert {i["code"] for i in offered["Appointment"]["interaction"]} == {"read", "search-type", "create"}

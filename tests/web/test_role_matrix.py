@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.admin import add_closure
+from safewindow.services.consents import sign
 from safewindow.services.demo_accounts import DEMO_PASSWORD
 from safewindow.services.orders import write_order
 from safewindow.services.time_off import add_local_time_off
@@ -63,6 +64,10 @@ PUT    /clinics/{clinic_id}/treatments/{treatment}                              
 PUT    /clinics/{clinic_id}/treatments/{treatment}(another-clinic)                     401  403  403  403  403  403  403
 GET    /clinics/{clinic_id}/booking-policy                                             200  200  200  200  200  200  200
 PUT    /clinics/{clinic_id}/booking-policy                                             401  403  403  403  403  403  200
+GET    /clinics/{clinic_id}/consent-forms                                              200  200  200  200  200  200  200
+GET    /clinics/{clinic_id}/consent-forms/{treatment}                                  200  200  200  200  200  200  200
+PUT    /clinics/{clinic_id}/consent-forms/{treatment}                                  401  403  403  403  403  403  200
+PUT    /clinics/{clinic_id}/consent-forms/{treatment}(another-clinic)                  401  403  403  403  403  403  403
 GET    /clinics/{clinic_id}/rules                                                      200  200  200  200  200  200  200
 PATCH  /clinics/{clinic_id}/rules/{rule_id}                                            401  403  403  403  403  403  200
 GET    /clinics/{clinic_id}/rule-adjustments                                           401  403  403  403  403  403  200
@@ -74,6 +79,10 @@ POST   /patients/{patient_id}/factors                                           
 GET    /patients/{patient_id}/visits                                                   401  200  404  200  200  200  200
 GET    /patients/{patient_id}/contact-preferences                                      401  200  404  200  200  200  200
 PUT    /patients/{patient_id}/contact-preferences                                      401  200  404  200  200  200  200
+GET    /patients/{patient_id}/consents                                                 401  200  404  200  200  200  200
+POST   /patients/{patient_id}/consents                                                 401  201  404  422  422  422  422
+POST   /patients/{patient_id}/consents(on_paper)                                       401  422  404  201  201  201  201
+POST   /consents/{consent_id}/withdraw                                                 401  200  404  200  200  200  200
 GET    /patients/{patient_id}/orders                                                   401  200  404  403  200  200  403
 POST   /patients/{patient_id}/orders                                                   401  403  403  403  201  409  403
 POST   /orders/{order_id}/revoke                                                       401  403  403  403  200  409  403
@@ -198,6 +207,43 @@ def _contact(world: World) -> Call:
     return Call(path, json={key: now[key] for key in ("phone", "email_reminders", "text_reminders")})
 
 
+def _consent_form(world: World, clinic: int) -> Call:
+    """The clinic's Botox consent form as it is in use: the change is allowed or not, and changes nothing."""
+    path = f"/api/v1/clinics/{clinic}/consent-forms/botox"
+    form = world.demo.ok("GET", path)["form"]
+    return Call(path, json={"title": form["title"], "body": form["body"]})
+
+
+def _signature(world: World, *, on_paper: bool) -> Call:
+    """The patient's signature on the Botox form in use: typed online, or a paper form staff record."""
+    form = world.demo.ok("GET", f"/api/v1/clinics/{CLINIC}/consent-forms/botox")["form"]
+    body = {
+        "clinic_id": CLINIC,
+        "treatment": "botox",
+        "version": form["version"],
+        "signed_name": "Simran Gill",
+        "agreed": True,
+        "on_paper": on_paper,
+    }
+    return Call(f"/api/v1/patients/{SIMRAN}/consents", json=body)
+
+
+def _withdrawal(world: World) -> Call:
+    """A fresh signature of the patient's, to withdraw."""
+    form = world.demo.ok("GET", f"/api/v1/clinics/{CLINIC}/consent-forms/botox")["form"]
+    signed = sign(
+        world.demo.sessions,
+        patient_id=SIMRAN,
+        clinic_id=CLINIC,
+        treatment="botox",
+        version=form["version"],
+        signed_name="Simran Gill",
+        agreed=True,
+        actor="test",
+    )
+    return Call(f"/api/v1/consents/{signed.id}/withdraw")
+
+
 def _booking(world: World) -> Call:
     at = world.demo.free_slot("chemical-peel-light", patient=SIMRAN)
     return Call(
@@ -317,6 +363,14 @@ ARRANGE: dict[str, Callable[[World, str], Call]] = {
     "/api/v1/clinics/{clinic_id}/rules/{rule_id}": lambda w, who: Call(
         f"/api/v1/clinics/{CLINIC}/rules/microneedling-then-botox", json={"min": "14 days"}
     ),
+    "GET /api/v1/clinics/{clinic_id}/consent-forms/{treatment}": lambda w, who: Call(
+        f"/api/v1/clinics/{CLINIC}/consent-forms/botox"
+    ),
+    "PUT /api/v1/clinics/{clinic_id}/consent-forms/{treatment}": lambda w, who: _consent_form(w, CLINIC),
+    "PUT /api/v1/clinics/{clinic_id}/consent-forms/{treatment}(another-clinic)": lambda w, who: _consent_form(w, 2),
+    "POST /api/v1/patients/{patient_id}/consents": lambda w, who: _signature(w, on_paper=False),
+    "POST /api/v1/patients/{patient_id}/consents(on_paper)": lambda w, who: _signature(w, on_paper=True),
+    "/api/v1/consents/{consent_id}/withdraw": lambda w, who: _withdrawal(w),
     "POST /api/v1/patients": lambda w, who: Call("/api/v1/patients", json=NEW_PATIENT),
     "GET /api/v1/patients/{patient_id}/factors": lambda w, who: Call(f"/api/v1/patients/{SIMRAN}/factors"),
     "POST /api/v1/patients/{patient_id}/factors": lambda w, who: _factor(w),
@@ -390,6 +444,7 @@ TABLED_TAGS = {
     "visits",
     "deposits",
     "contact",
+    "consents",
     "audit",
 }
 
