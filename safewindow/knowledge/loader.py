@@ -32,7 +32,7 @@ class KnowledgeError(ValueError):
 
 def read_file(path: Path, model: type[Model], lists: tuple[str, ...] = ()) -> Model:
     """A YAML file validated as `model`. An error in an entry of one of the `lists` names that entry by its
-    id (or slug) and the field within it."""
+    id (or slug, or category) and the field within it."""
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -48,7 +48,9 @@ def read_file(path: Path, model: type[Model], lists: tuple[str, ...] = ()) -> Mo
         if len(location) >= 2 and location[0] in lists and isinstance(location[1], int):
             entries = (raw or {}).get(location[0]) or []
             entry = entries[location[1]] if location[1] < len(entries) else {}
-            item = str(entry.get("id") or entry.get("slug") or f"{location[0]} item {location[1] + 1}")
+            item = str(
+                entry.get("id") or entry.get("slug") or entry.get("category") or f"{location[0]} item {location[1] + 1}"
+            )
             location = location[2:]
         field = ".".join(str(part) for part in location) or None
         raise KnowledgeError(path, item, field, first["msg"]) from None

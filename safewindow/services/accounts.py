@@ -6,6 +6,7 @@ once; the store keeps only its SHA-256 digest, and each session carries its own 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -150,13 +151,15 @@ def sign_in(
 
 
 # Checked against when the e-mail is unknown, so both failures take one argon2 verification: the answer's
-# timing does not tell which addresses have accounts.
-_NOBODY = HASHER.hash(secrets.token_urlsafe(16))
+# timing does not tell which addresses have accounts. Hashed on first use: every CLI command imports this module.
+@functools.cache
+def _nobody() -> str:
+    return HASHER.hash(secrets.token_urlsafe(16))
 
 
 def _password_matches(account: Account | None, password: str) -> bool:
     try:
-        return HASHER.verify(account.password_hash if account else _NOBODY, password) and account is not None
+        return HASHER.verify(account.password_hash if account else _nobody(), password) and account is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -24,7 +24,6 @@ from safewindow.domain.history import clinic_day
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.plan_requests import PlannedVisit, PlanRequest, PlanResult, PlanStatus, Preferences
 from safewindow.domain.plan_templates import PlanTemplate
-from safewindow.domain.planning import plan
 from safewindow.domain.slots import Slot, SlotRequest, find_slots
 from safewindow.knowledge.plan_loader import PlanCatalogue
 from safewindow.services.admin import knowledge_for_clinic
@@ -177,6 +176,8 @@ def propose_plan(
         preferences=preferences or Preferences(),
         treatments=view.offered,
     )
+    from safewindow.domain.planning import plan  # OR-Tools takes a third of a second to import: only when planning
+
     result = plan(request_plan, [found[step.treatment] for step in chosen.steps])
     return ProposedPlan(result, chosen, patient_id, clinic_id, event, zone, names)
 

@@ -26,7 +26,6 @@ from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.domain.plan_relations import slots_clash
 from safewindow.domain.plan_requests import PlanRequest, PlanResult, PlanStatus, PlanWeights
 from safewindow.domain.plan_templates import PlanStep, PlanTemplate
-from safewindow.domain.planning import plan
 from safewindow.domain.slots import Patient, Slot, SlotRequest, find_slots
 from safewindow.services.booking import Booked, Problem, Refused, reschedule
 from safewindow.services.clinic_view import Diary, days_window, diary_of, get_clinic, load_clinic
@@ -331,6 +330,8 @@ def _replan(
         treatments=offered,
         targets={index: diary.days[v.id] for index, v in enumerate(moving)},
     )
+    from safewindow.domain.planning import plan  # OR-Tools takes a third of a second to import: only when planning
+
     return plan(request_plan, candidates)
 
 

@@ -1,7 +1,8 @@
 """What was given at a visit, recorded by a practitioner once the visit is recorded as completed: the product,
 its lot number and expiry, the dose, the areas treated, a note, and their confirmation that the patient gave
 informed consent before it (the record cannot be saved without it). The lot number is what a product recall
-names: `visits_with_lot` finds every patient who had that lot.
+names: `visits_with_lot` finds every patient who had that lot. An injected treatment's record may carry its
+injection map: the amount given at each site (domain/injection_map.py).
 
 A record is never changed: a correction is a new record of the same visit, and the newest is the visit's
 record (the chart shows the earlier ones as amended). Audited by ids; what was given stays in the chart."""
@@ -10,14 +11,19 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.history import clinic_day
+from safewindow.domain.injection_map import PLACES, InjectionMaps, Point, amount_text, read_points, total
+from safewindow.knowledge.injection_sites import default_injection_maps
+from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.booking import Problem, Refused, audit_visit, lock_visit
 from safewindow.services.errors import FieldProblems, NotFound
 from safewindow.store import models
@@ -40,10 +46,16 @@ class Record:
     recorded_by: str
     recorded_at: datetime
     visit_day: date  # the visit's calendar day in its clinic's zone
+    points: tuple[Point, ...] = ()  # the injection map, in drawing order
 
     @property
     def expired_when_given(self) -> bool:
         return self.expires_on is not None and self.expires_on < self.visit_day
+
+    @property
+    def injected(self) -> str:
+        """The map's total as a practitioner writes it ('44 units'), or '' without a map."""
+        return f"{amount_text(total(self.points))} {self.points[0].unit}" if self.points else ""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -58,6 +70,7 @@ class Record:
             "recorded_by": self.recorded_by,
             "recorded_at": self.recorded_at.isoformat(),
             "expired_when_given": self.expired_when_given,
+            "injection_points": [{"site": p.site, "amount": float(p.amount), "unit": p.unit} for p in self.points],
         }
 
 
@@ -109,10 +122,14 @@ def record_treatment(
     note: str = "",
     consent: bool,
     actor: str,
+    points: Sequence[tuple[str, object]] = (),
+    maps: InjectionMaps | None = None,
     now: datetime | None = None,
 ) -> Record:
-    """Record what was given at the completed visit (or correct its record). Every field at fault is named."""
+    """Record what was given at the completed visit (or correct its record), with the injection map's
+    (site, amount) points if any. Every field at fault is named (a point as `injection_points.SITE`)."""
     now = now or now_utc()
+    maps = maps or default_injection_maps()
     texts = {"product": product.strip(), "dose": dose.strip(), "areas": areas.strip(), "note": note.strip()}
     problems = [(f, f"at most {LONGEST[f]} characters") for f, value in texts.items() if len(value) > LONGEST[f]]
     if not texts["product"]:
@@ -123,11 +140,15 @@ def record_treatment(
         problems += error.problems
     if not consent:
         problems.append(("consent", "confirm that the patient gave informed consent before the treatment"))
-    if problems:
-        raise FieldProblems(problems)
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         visit = lock_visit(session, visit_id)
+        # Which sites fit depends on the visit's treatment, so the map is checked once the visit is read;
+        # nothing is written before every field is.
+        mapped, wrong = read_points(points, maps, visit.treatment_slug, _treatment_name(visit.treatment_slug))
+        problems += [(_point_field(site), problem) for site, problem in wrong]
+        if problems:
+            raise FieldProblems(problems)
         if visit.status is not models.VisitStatus.COMPLETED:
             raise Refused(
                 [
@@ -149,6 +170,9 @@ def record_treatment(
             recorded_at=now,
             **texts,
         )
+        row.points = [
+            models.InjectionPoint(site=p.site, amount_hundredths=int(p.amount / PLACES), unit=p.unit) for p in mapped
+        ]
         session.add(row)
         session.flush()
         audit_visit(session, actor, "visit.treatment-recorded", visit, record_id=row.id, amends=bool(earlier))
@@ -176,6 +200,7 @@ def _records(session: Session, which: ColumnElement[bool]) -> dict[int, tuple[Re
         .join(models.Clinic, models.Clinic.id == models.Visit.clinic_id)
         .where(which)
         .order_by(models.TreatmentRecord.id.desc())
+        .options(selectinload(models.TreatmentRecord.points))  # one more query for all the maps
     )
     found: defaultdict[int, list[Record]] = defaultdict(list)
     for row, start, zone in rows:
@@ -212,7 +237,18 @@ def visits_with_lot(session: Session, lot: str, clinic_id: int | None = None) ->
     ]
 
 
+def _treatment_name(slug: str) -> str:
+    treatment = default_knowledge_base().treatments.get(slug)
+    return treatment.name if treatment else slug
+
+
+def _point_field(site: str) -> str:
+    return f"injection_points.{site}" if site else "injection_points"
+
+
 def _record(row: models.TreatmentRecord, visit_day: date) -> Record:
+    # Written in drawing order (read_points), so read back by id in drawing order.
+    points = tuple(Point(p.site, Decimal(p.amount_hundredths) * PLACES, p.unit) for p in row.points)
     return Record(
         row.id,
         row.visit_id,
@@ -225,4 +261,5 @@ def _record(row: models.TreatmentRecord, visit_day: date) -> Record:
         row.recorded_by,
         row.recorded_at,
         visit_day,
+        points,
     )

@@ -495,6 +495,24 @@ class TreatmentRecord(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     visit: Mapped[Visit] = relationship()
+    points: Mapped[list[InjectionPoint]] = relationship(order_by="InjectionPoint.id")
+
+
+class InjectionPoint(Base):
+    """One site of a record's injection map (domain/injection_map.py): the amount in hundredths of its unit,
+    so 2.5 units is 250 and 0.25 mL is 25, exact on both databases. Written with its record, never changed."""
+
+    __tablename__ = "injection_points"
+    __table_args__ = (
+        CheckConstraint("amount_hundredths > 0", name="positive_amount"),
+        UniqueConstraint("record_id", "site"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("treatment_records.id", ondelete="CASCADE"))
+    site: Mapped[str] = mapped_column(String(64))
+    amount_hundredths: Mapped[int]
+    unit: Mapped[str] = mapped_column(String(8))  # as recorded: the knowledge base's unit may change later
 
 
 class DepositEntry(Base):
