@@ -1,14 +1,17 @@
-"""`safewindow record`, `records`, `lot`: what was given at a completed visit, and a product recall's question,
-which visits had this lot.
+"""`safewindow record`, `records`, `lot`, `injection-sites`: what was given at a completed visit, a product recall's
+question, which visits had this lot, and the sites an injection map may mark.
 
 A record names the product, its lot number (as printed) and expiry, the dose, the areas, a note, and needs
-`--consent`: the practitioner's confirmation that the patient gave informed consent before the treatment. A record
-is never changed: recording again corrects it, and the newest is the visit's record. A visit not recorded as
+`--consent`: the practitioner's confirmation that the patient gave informed consent before the treatment. An
+injected treatment's record may carry its injection map, `--point SITE=AMOUNT` for each site. A record is never
+changed: recording again corrects it, and the newest is the visit's record. A visit not recorded as
 completed is refused with exit code 3 and nothing is written; bad input exits with code 2 and a line naming the
 option for each field at fault."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -16,16 +19,22 @@ from rich.table import Table
 
 from safewindow.cli.advice_commands import JsonFlag
 from safewindow.cli.booking_commands import refusals_exit
-from safewindow.cli.output import bad_input_exits, console, print_json
+from safewindow.cli.output import bad_input_exits, console, fail, print_json
 from safewindow.cli.store_access import sessions
 from safewindow.cli.store_commands import actor
+from safewindow.domain.advice import UnknownName
+from safewindow.domain.injection_map import amount_text
+from safewindow.knowledge.injection_sites import default_injection_maps
+from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services.advice import parse_day
+from safewindow.services.catalogue import injection_sites
 from safewindow.services.clinic_view import get_clinic
-from safewindow.services.treatment_records import record_treatment, records_of_visit, visits_with_lot
+from safewindow.services.errors import FieldProblems
+from safewindow.services.treatment_records import Record, record_treatment, records_of_visit, visits_with_lot
 from safewindow.store.unit_of_work import UnitOfWork
 
-# The services' fields, as these commands name them.
-OPTIONS = {"visit": "VISIT_ID", "lot_number": "--lot", "expires_on": "--expires"}
+# The services' fields, as these commands name them (a point of the map, `injection_points.SITE`: see _named).
+OPTIONS = {"visit": "VISIT_ID", "lot_number": "--lot", "expires_on": "--expires", "injection_points": "--point"}
 
 
 def record_command(
@@ -39,10 +48,19 @@ def record_command(
     consent: Annotated[
         bool, typer.Option("--consent", help="The patient gave informed consent before the treatment (required).")
     ] = False,
+    point: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--point",
+            help="SITE=AMOUNT injected at a site of the map, in the treatment's unit (units or mL), e.g. "
+            "glabella=20; repeat. The sites: `safewindow injection-sites`.",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Record what was given at a completed visit; recording again corrects it (the newest is the visit's)."""
-    with bad_input_exits(OPTIONS), refusals_exit(as_json):
+    points = [_point(text) for text in point or ()]
+    with bad_input_exits(OPTIONS), refusals_exit(as_json), _named():
         expires_on = parse_day(expires, "expires") if expires is not None else None
         recorded = record_treatment(
             sessions(),
@@ -55,6 +73,7 @@ def record_command(
             note=note,
             consent=consent,
             actor=actor(),
+            points=points,
         )
     if as_json:
         print_json(recorded.as_dict())
@@ -63,10 +82,37 @@ def record_command(
         f"[green]record {recorded.id}[/] of visit {recorded.visit_id}: {recorded.product}, lot {recorded.lot_number}",
         soft_wrap=True,
     )
+    if recorded.points:
+        console.print(f"  injected: {_map(recorded)}", soft_wrap=True)
     if recorded.expired_when_given:
         console.print(
             f"  [yellow]warning[/] the lot expired on {recorded.expires_on}, before the visit", soft_wrap=True
         )
+
+
+def _point(text: str) -> tuple[str, str]:
+    """SITE=AMOUNT as typed; the amount is the service's to read, so that it names the site."""
+    site, equals, amount = text.partition("=")
+    if not equals or not site.strip() or not amount.strip():
+        fail(f"--point: give SITE=AMOUNT, such as glabella=20, not {text!r}")
+    return site.strip(), amount.strip()
+
+
+@contextmanager
+def _named() -> Iterator[None]:
+    """A point's problem named as the option and its site: `--point glabella`."""
+    try:
+        yield
+    except FieldProblems as error:
+        prefix = "injection_points."
+        raise FieldProblems(
+            [(f"--point {f.removeprefix(prefix)}" if f.startswith(prefix) else f, p) for f, p in error.problems]
+        ) from None
+
+
+def _map(record: Record) -> str:
+    """'forehead 10, glabella 20 (30 units)'."""
+    return f"{', '.join(f'{p.site} {amount_text(p.amount)}' for p in record.points)} ({record.injected})"
 
 
 def records_command(
@@ -82,7 +128,7 @@ def records_command(
     if not found:
         console.print(f"Nothing recorded for visit {visit}.")
         return
-    table = Table("id", "product", "lot", "expires", "dose", "areas", "note", "recorded by", "status")
+    table = Table("id", "product", "lot", "expires", "dose", "areas", "injected", "note", "recorded by", "status")
     for number, record in enumerate(found):
         expires = record.expires_on.isoformat() if record.expires_on else "-"
         if record.expired_when_given:
@@ -94,6 +140,7 @@ def records_command(
             expires,
             record.dose or "-",
             record.areas or "-",
+            _map(record) if record.points else "-",
             record.note or "-",
             record.recorded_by,
             "current" if number == 0 else "amended",
@@ -131,7 +178,35 @@ def lot_command(
     console.print(table)
 
 
+def injection_sites_command(
+    treatment: Annotated[str | None, typer.Option("--treatment", help="Only this treatment's, e.g. botox.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The sites an injection map may mark (`record --point`), and how each injected category is counted."""
+    kb, maps = default_knowledge_base(), default_injection_maps()
+    if treatment is not None and treatment not in kb.treatments:
+        fail(f"--treatment: {UnknownName('treatment', treatment, kb.treatments)}")
+    found = injection_sites(maps, treatment)
+    if as_json:
+        print_json(found)
+        return
+    if treatment is not None and not found["sites"]:
+        console.print(f"{kb.treatments[treatment].name} is not injected, so it has no injection map.")
+        return
+    for measure in found["measures"]:
+        console.print(
+            f"{measure['category']} ({', '.join(measure['treatments'])}): in {measure['unit']}, at most "
+            f"{amount_text(maps.measures[measure['category']].most_per_site)} at one site",
+            soft_wrap=True,
+        )
+    table = Table("site", "name", "x", "y", "categories")
+    for site in found["sites"]:
+        table.add_row(site["id"], site["name"], str(site["x"]), str(site["y"]), ", ".join(site["categories"]))
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("record")(record_command)
     app.command("records")(records_command)
     app.command("lot")(lot_command)
+    app.command("injection-sites")(injection_sites_command)

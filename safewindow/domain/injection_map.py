@@ -103,7 +103,9 @@ def _amount(given: object, measure: Measure) -> tuple[Decimal, str]:
         amount = Decimal(str(given).strip())
     except InvalidOperation:
         return Decimal(0), f"give the amount in {measure.unit} as a number, such as 2.5"
-    if not amount.is_finite() or amount <= 0:
+    if not amount.is_finite():  # 'NaN', 'Infinity', or a JSON 1e400 that became a float's infinity
+        return Decimal(0), f"give the amount in {measure.unit} as a number, such as 2.5"
+    if amount <= 0:
         return Decimal(0), f"give an amount above 0 {measure.unit}"
     if amount > measure.most_per_site:  # first: quantizing a huge number would overflow the context
         return Decimal(0), (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from safewindow.domain.factors import Factor
+from safewindow.domain.injection_map import InjectionMaps
 from safewindow.domain.rules import IntervalRule, SessionLimit
 from safewindow.domain.treatments import Treatment
 
@@ -72,4 +73,23 @@ def rule_as_dict(rule: IntervalRule | SessionLimit) -> dict[str, object]:
         "rationale": rule.rationale,
         "evidence": str(rule.evidence),
         "source": rule.source,
+    }
+
+
+def injection_sites(maps: InjectionMaps, treatment: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every measure and site of the injection map, or a treatment's (none when it is not injected)."""
+    category = None if treatment is None else maps.categories.get(treatment)
+    measures = [(c, m) for c, m in maps.measures.items() if treatment is None or c == category]
+    sites = maps.sites.values() if treatment is None else maps.sites_for(treatment)
+    return {
+        "measures": [
+            {
+                "category": c,
+                "unit": m.unit,
+                "most_per_site": float(m.most_per_site),
+                "treatments": [slug for slug, of in maps.categories.items() if of == c],
+            }
+            for c, m in measures
+        ],
+        "sites": [{"id": s.id, "name": s.name, "x": s.x, "y": s.y, "categories": sorted(s.categories)} for s in sites],
     }

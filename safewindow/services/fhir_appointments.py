@@ -1,4 +1,5 @@
-"""A visit as FHIR (an Appointment; once completed, a Procedure too), and an R4 Appointment as a booking request.
+"""A visit as FHIR (an Appointment; once completed, a Procedure too, with what was given if it was recorded), and
+an R4 Appointment as a booking request.
 
 A visit keeps its database id in both; times are shown on the clinic's clock with their offset. Built with the
 R4B models (see fhir_values)."""
@@ -9,19 +10,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from fhir.resources.R4B.appointment import Appointment, AppointmentParticipant
 from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.coding import Coding
+from fhir.resources.R4B.medication import Medication, MedicationBatch
 from fhir.resources.R4B.meta import Meta
 from fhir.resources.R4B.period import Period
 from fhir.resources.R4B.procedure import Procedure, ProcedurePerformer
 from fhir.resources.R4B.reference import Reference
 
 from safewindow.clock import clinic_zone
+from safewindow.domain.injection_map import InjectionMaps, Point, amount_text
 from safewindow.domain.knowledge_base import KnowledgeBase
+from safewindow.knowledge.injection_sites import default_injection_maps
 from safewindow.services.errors import InputError
 from safewindow.services.fhir_schedule import parse_slot_id
-from safewindow.services.fhir_values import TREATMENT_SYSTEM, local_instant, reference, treatment_concept
+from safewindow.services.fhir_values import CANONICAL, TREATMENT_SYSTEM, local_instant, reference, treatment_concept
+from safewindow.services.treatment_records import Record
 from safewindow.store import models
 
 APPOINTMENT_STATUS = {
@@ -32,9 +39,11 @@ APPOINTMENT_STATUS = {
 }
 VISIT_STATUS = {fhir: ours for ours, fhir in APPOINTMENT_STATUS.items()}
 CREATABLE_STATUSES = ("booked", "proposed", "pending")  # what a client may ask for; the visit is booked or refused
+INJECTION_SITE_SYSTEM = f"{CANONICAL}/CodeSystem/injection-site"  # the ids of injection_sites.yaml
+PRODUCT = "product"  # the contained Medication's id
 
 
-def _meta(version: int) -> Meta:
+def _meta(version: int | str) -> Meta:
     return Meta(versionId=str(version))
 
 
@@ -67,18 +76,58 @@ def appointment(visit: models.Visit, kb: KnowledgeBase) -> Appointment:
     )
 
 
-def procedure(visit: models.Visit, kb: KnowledgeBase) -> Procedure:
-    """A completed visit: what was done, to whom, by whom, where and when."""
+def procedure(
+    visit: models.Visit, kb: KnowledgeBase, record: Record | None = None, maps: InjectionMaps | None = None
+) -> Procedure:
+    """A completed visit: what was done, to whom, by whom, where and when; with its record (the newest) for a
+    reader who may see it, what was given: the product, its lot and expiry, and the amount at each site."""
     zone = clinic_zone(visit.clinic.time_zone)
+    given = _given(record, maps or default_injection_maps()) if record else {}
     return Procedure(
         id=str(visit.id),
-        meta=_meta(visit.version),
+        meta=_meta(version_of(visit, record)),
         status="completed",
         code=treatment_concept(kb, visit.treatment_slug),
         subject=reference("Patient", visit.patient_id, visit.patient.name),
         performedPeriod=Period(start=local_instant(visit.start_at, zone), end=local_instant(visit.end_at, zone)),
         performer=[ProcedurePerformer(actor=reference("Practitioner", visit.practitioner_id, visit.practitioner.name))],
         location=reference("Location", visit.clinic_id, visit.clinic.name),
+        **given,
+    )
+
+
+def version_of(visit: models.Visit, record: Record | None = None) -> str:
+    """A record is written after the visit is completed and leaves the visit's version as it was, so a Procedure's
+    version names its record too: a client that compares versions sees the record arrive, and each correction."""
+    return f"{visit.version}-{record.id}" if record else str(visit.version)
+
+
+def _given(record: Record, maps: InjectionMaps) -> dict[str, Any]:
+    # R4's Procedure has no element for a lot number or an expiry, and its Medication has both (batch.lotNumber,
+    # batch.expirationDate): so the product is a Medication contained in the Procedure and named by usedReference,
+    # which R4 gives for the medications used; usedCode says the product as text for a client that reads only
+    # codes. A note (Annotation) would carry the lot only as prose, and focalDevice is for a device implanted or
+    # changed, not a product injected. The record's dose, areas and note stay in the chart (fhir_values).
+    product = Medication(
+        id=PRODUCT,
+        code=CodeableConcept(text=record.product),
+        batch=MedicationBatch(lotNumber=record.lot_number, expirationDate=record.expires_on),
+    )
+    return {
+        "contained": [product],
+        "usedReference": [Reference(reference=f"#{PRODUCT}", display=record.product)],
+        "usedCode": [CodeableConcept(text=record.product)],
+        "bodySite": [_site(point, maps) for point in record.points] or None,
+    }
+
+
+def _site(point: Point, maps: InjectionMaps) -> CodeableConcept:
+    """'Glabellar lines (procerus): 20 units'; a site since taken off the map keeps its id as its name."""
+    site = maps.sites.get(point.site)
+    name = site.name if site else point.site
+    return CodeableConcept(
+        coding=[Coding(system=INJECTION_SITE_SYSTEM, code=point.site, display=name)],
+        text=f"{name}: {amount_text(point.amount)} {point.unit}",
     )
 
 

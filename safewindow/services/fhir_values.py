@@ -4,10 +4,10 @@ results as a Bundle.
 
 The resources are built with the models of `fhir.resources.R4B`: the package (8.3) ships R5 as its default,
 R4B and STU3, but no plain R4. Every element used here and in the other fhir_* modules (Patient, Practitioner,
-PractitionerRole, Location, HealthcareService, Schedule, Slot, Appointment, Procedure, PlanDefinition,
-CapabilityStatement, OperationOutcome, Bundle) has the same shape in R4 (4.0.1) and R4B, so the server declares
-4.0.1 and the models still check every field, type and cardinality as the resource is built: nothing leaves
-unvalidated.
+PractitionerRole, Location, HealthcareService, Schedule, Slot, Appointment, Procedure and its contained
+Medication, PlanDefinition, CapabilityStatement, OperationOutcome, Bundle) has the same shape in R4 (4.0.1) and
+R4B, so the server declares 4.0.1 and the models still check every field, type and cardinality as the resource
+is built: nothing leaves unvalidated.
 
 Minimal by design (BC PIPA): no factors, notes or overrides leave through FHIR; a treatment is a code."""
 

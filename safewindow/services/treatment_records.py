@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -191,6 +191,11 @@ def records_of_visit(session: Session, visit_id: int) -> tuple[Record, ...]:
     if session.get(models.Visit, visit_id) is None:
         raise NotFound("visit", f"no visit {visit_id}")
     return _records(session, models.Visit.id == visit_id).get(visit_id, ())
+
+
+def records_of_visits(session: Session, visit_ids: Iterable[int]) -> dict[int, tuple[Record, ...]]:
+    """Each of these visits with a record -> its records, newest first: one read for a page of visits."""
+    return _records(session, models.Visit.id.in_(list(visit_ids)))
 
 
 def _records(session: Session, which: ColumnElement[bool]) -> dict[int, tuple[Record, ...]]:

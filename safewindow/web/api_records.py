@@ -11,10 +11,12 @@ question: which visits had this lot. A record is health data: least privilege, e
 | another patient              | 404                     | no (403)              | no (403)                   |
 
 A record is never changed: a correction is a new record of the same visit, and the newest (listed first) is the
-visit's record; a recall finds a visit by its current record only. Bad input is 422 naming every field at fault
-at once (product, lot_number, dose, areas, note, consent); 409 `visit-not-completed` until the visit is recorded
-as completed (`POST /visits/{visit_id}/outcome`). Every read is audited by ids (`visit-records.read`,
-`lot.read` with the lot number); recording is audited by the service, by ids: what was given stays in the chart.
+visit's record; a recall finds a visit by its current record only. An injected treatment's record may carry its
+injection map, `injection_points`: the amount at each site (the sites: GET /api/v1/injection-sites). Bad input is
+422 naming every field at fault at once (product, lot_number, dose, areas, note, consent, and a point as
+`injection_points.SITE`); 409 `visit-not-completed` until the visit is recorded as completed
+(`POST /visits/{visit_id}/outcome`). Every read is audited by ids (`visit-records.read`, `lot.read` with the lot
+number); recording is audited by the service, by ids: what was given stays in the chart.
 
 `Idempotency-Key` (POST): as for visits, a retry with the same key gets the first answer and records once."""
 
@@ -25,8 +27,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictFloat, StringConstraints
 
+from safewindow.knowledge.injection_sites import default_injection_maps
 from safewindow.services.accounts import User
 from safewindow.services.treatment_records import (
     LONGEST,
@@ -46,7 +49,8 @@ from safewindow.web.auth import audit_read, require, store
 router = APIRouter(
     prefix="/api/v1", tags=["treatment records"], responses={422: {"model": Problems, "description": "Bad input"}}
 )
-RecordReader = Annotated[User, Depends(require(Role.PRACTITIONER, Role.PATIENT))]
+RECORD_READERS = (Role.PRACTITIONER, Role.PATIENT)  # the patient their own visits' only
+RecordReader = Annotated[User, Depends(require(*RECORD_READERS))]
 RecordWriter = Annotated[User, Depends(changer(Role.PRACTITIONER))]
 LotReader = Annotated[User, Depends(require(Role.PRACTITIONER, Role.CLINIC_ADMIN))]
 # Lengths are the service's to check, so that one answer names every field at fault; the body's only limits are
@@ -56,6 +60,12 @@ Lot = Annotated[
     str,
     Path(description="As printed on the package: letters and digits, with '-', '.' or '/' (at most 64)."),
 ]
+
+
+class PointOut(Shape):
+    site: str = Field(description="A site of the injection map (GET /api/v1/injection-sites).")
+    amount: float = Field(description="Exact, with at most two decimal places.")
+    unit: str = Field(description="The treatment's unit: units (toxin) or mL.")
 
 
 class RecordOut(Shape):
@@ -70,6 +80,7 @@ class RecordOut(Shape):
     recorded_by: str
     recorded_at: datetime
     expired_when_given: bool = Field(description="The product's expiry was before the visit's day.")
+    injection_points: list[PointOut] = Field(description="The injection map, in drawing order (top to bottom).")
 
 
 class LotVisitOut(Shape):
@@ -83,6 +94,15 @@ class LotVisitOut(Shape):
     record_id: int = Field(description="The visit's current record, which names the lot.")
 
 
+class PointIn(Shape):
+    site: Annotated[str, Plain, Field(max_length=64, description="A site's id, e.g. glabella.")]
+    # A number or its text ("2.5"), never a boolean: the service reads either exactly and names what it cannot
+    # read, so that 'abc' is a problem of the site's rather than of the body's.
+    amount: StrictFloat | Annotated[str, Plain] = Field(
+        description='In the treatment\'s unit, above 0, with at most two decimal places: 2.5 or "2.5".'
+    )
+
+
 class RecordIn(Shape):
     product: Annotated[str, Plain, Field(description=f"As on its package (at most {LONGEST['product']}).")]
     lot_number: Annotated[str, Plain, Field(description="As printed: letters and digits, '-', '.', '/' (at most 64).")]
@@ -93,6 +113,11 @@ class RecordIn(Shape):
         str, StringConstraints(pattern=NOTE), Field(description=f"May run over lines (at most {LONGEST['note']}).")
     ] = ""
     consent: bool = Field(description="The patient gave informed consent before the treatment: must be true.")
+    injection_points: list[PointIn] = Field(
+        default_factory=list,
+        max_length=len(default_injection_maps().sites),  # each site at most once
+        description="For an injected treatment, the amount at each site; each site once.",
+    )
 
 
 @router.get(
@@ -117,7 +142,8 @@ def visit_records(request: Request, visit_id: Id, user: RecordReader) -> JSONRes
     responses={**WITH_BODY, **ALLOWED, **NOT_FOUND, **REFUSED},
     summary="Record what was given at a completed visit, or correct its record (practitioners)",
     description="A correction is a new record; the newest is the visit's record. `consent` must be true: the "
-    "patient gave informed consent before the treatment. 422 names every field at fault; 409 "
+    "patient gave informed consent before the treatment. 422 names every field at fault, a point of the "
+    "injection map as `injection_points.SITE`; 409 "
     "`visit-not-completed` until the visit is recorded as completed.",
 )
 def record(
@@ -136,6 +162,7 @@ def record(
                 note=body.note,
                 consent=body.consent,
                 actor=user.actor,
+                points=[(point.site, point.amount) for point in body.injection_points],
             )
         return 201, recorded.as_dict()
 

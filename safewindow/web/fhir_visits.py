@@ -1,7 +1,9 @@
 """FHIR Appointment (read, search, create) and Procedure (completed visits: read, search).
 
 Both are the patient's chart: a patient sees only their own, staff everyone's; another patient's record is
-404; every record returned is written to the audit log. Creating an Appointment is booking: it goes through
+404; every record returned is written to the audit log. A Procedure says what was given (the visit's treatment
+record) only to those who may read records, practitioners and the patient, as the REST API and the chart do, and
+each such read is audited as a read of the visit's records. Creating an Appointment is booking: it goes through
 services.booking.book, the one use case every channel uses, so the same timing rules and availability checks
 refuse an unsafe or impossible visit, answered 409 with an OperationOutcome that lists every reason. A soft
 rule's override needs a practitioner's written reason, which this interface does not carry: overrides are
@@ -10,6 +12,7 @@ made through the staff tools."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -23,10 +26,13 @@ from starlette.concurrency import run_in_threadpool
 from safewindow.clock import clinic_zone
 from safewindow.domain.knowledge_base import KnowledgeBase
 from safewindow.services import fhir_appointments, fhir_values
+from safewindow.services.accounts import User
 from safewindow.services.booking import Booked, book
+from safewindow.services.treatment_records import Record, records_of_visits
 from safewindow.store import models
 from safewindow.store.account_models import Role
 from safewindow.store.unit_of_work import UnitOfWork
+from safewindow.web.api_records import RECORD_READERS
 from safewindow.web.auth import UserDep, audit_read, check_csrf, may_see_patient, store
 from safewindow.web.dependencies import NowDep, knowledge_base
 from safewindow.web.fhir_common import (
@@ -129,7 +135,9 @@ def search_appointments(request: Request, user: UserDep) -> Response:
 @router.get("/Procedure/{ident}")
 def read_procedure(request: Request, ident: str, user: UserDep) -> Response:
     visit = _read(request, ident, "Procedure", user, completed_only=True)
-    return fhir_response(fhir_appointments.procedure(visit, knowledge_base(request)), headers=_etag(visit))
+    record = _records(request, user, [visit]).get(visit.id)
+    found = fhir_appointments.procedure(visit, knowledge_base(request), record)
+    return fhir_response(found, headers=_etag(visit, record))
 
 
 @router.get("/Procedure")
@@ -140,14 +148,25 @@ def search_procedures(request: Request, user: UserDep) -> Response:
     if (codes := parameters.tokens("code", fhir_values.TREATMENT_SYSTEM)) is not None:
         query = query.where(models.Visit.treatment_slug.in_(codes))
     rows, total, offset = _search(request, user, parameters, query)
-    kb = knowledge_base(request)
-    return search_answer(
-        request, parameters, [fhir_appointments.procedure(v, kb) for v in rows], total=total, offset=offset
-    )
+    kb, records = knowledge_base(request), _records(request, user, rows)
+    found = [fhir_appointments.procedure(v, kb, records.get(v.id)) for v in rows]
+    return search_answer(request, parameters, found, total=total, offset=offset)
 
 
-def _etag(visit: models.Visit) -> dict[str, str]:
-    return {"ETag": f'W/"{visit.version}"'}
+def _records(request: Request, user: User, visits: Sequence[models.Visit]) -> dict[int, Record]:
+    """Each visit's current record, for a user who may read records; none for the others."""
+    if user.role not in RECORD_READERS or not visits:
+        return {}
+    with UnitOfWork(store(request), write=True) as uow:
+        found = {visit: records[0] for visit, records in records_of_visits(uow.session, (v.id for v in visits)).items()}
+        for visit_id in found:
+            audit_read(uow.session, user, "visit-records", visit_id)
+        uow.commit()
+    return found
+
+
+def _etag(visit: models.Visit, record: Record | None = None) -> dict[str, str]:
+    return {"ETag": f'W/"{fhir_appointments.version_of(visit, record)}"'}
 
 
 async def _appointment_from(request: Request) -> Appointment:

@@ -2,7 +2,8 @@
 
 Once a visit is recorded as completed, its practitioner (any practitioner: only they chart what was given) records
 the product, its lot number and expiry, the dose, the areas, a note and their confirmation that the patient gave
-informed consent; a correction is a new record, and the chart shows the earlier ones as amended. Any other role's
+informed consent, and for an injected treatment the amount given at each site of its injection map (blank where
+nothing was); a correction is a new record, and the chart shows the earlier ones as amended. Any other role's
 form is a 403, and staff with a home clinic record only that clinic's visits. A record done leads back to the chart
 (post, redirect, get: reloading it writes nothing), with a notice; a record refused shows the chart with the form
 as sent and what is wrong beside each field.
@@ -17,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from safewindow.knowledge.injection_sites import default_injection_maps
 from safewindow.services.accounts import User
 from safewindow.services.advice import parse_day
 from safewindow.services.booking import Refused
@@ -41,6 +43,9 @@ LABELS = {
     "consent": "Informed consent",
 }
 MAY_SEARCH_LOTS = (Role.PRACTITIONER, Role.CLINIC_ADMIN)
+MAP_FIELD = "injection_points"  # the service's name for the map, and `MAP_FIELD.site` for one of its points
+LONGEST_AMOUNT = 20  # characters: more than any amount a practitioner types
+NOT_A_NUMBER = "give the amount as a number, such as 2.5"
 
 
 def record_field_id(visit_id: int, field: str) -> str:
@@ -59,6 +64,12 @@ async def record_sent(request: Request, user: StaffUser, visit_id: RecordId) -> 
 def _record(request: Request, user: User, visit_id: int, fields: Fields) -> Response:
     """The record written, or the chart again with the form as sent and what is wrong beside each field."""
     patient_id = patient_of_visit_here(request, user, visit_id)
+    treatment = _treatment_of(request, visit_id)
+    maps = default_injection_maps()
+    sites = maps.sites_for(treatment)
+    # Only the sites the form offers are read: another site sent by hand is not part of this form.
+    amounts = {f"point-{site.id}": fields.text(f"point-{site.id}", LONGEST_AMOUNT) for site in sites}
+    points = [(name.removeprefix("point-"), amount) for name, amount in amounts.items() if amount]
     sent = {
         "product": fields.text("product", LONGEST["product"]),
         "lot_number": fields.text("lot_number", LONGEST["lot_number"]),
@@ -67,8 +78,10 @@ def _record(request: Request, user: User, visit_id: int, fields: Fields) -> Resp
         "areas": fields.text("areas", LONGEST["areas"]),
         "note": fields.text("note", LONGEST["note"]),
         "consent": fields.text("consent", 10),
+        **amounts,
     }
-    errors: dict[str, str] = {}
+    # A longer amount is named, never cut short into another number.
+    errors = {name: NOT_A_NUMBER for name, a in amounts.items() if len(a) > LONGEST_AMOUNT}
     expires_on = None
     if sent["expires_on"]:
         try:
@@ -85,14 +98,16 @@ def _record(request: Request, user: User, visit_id: int, fields: Fields) -> Resp
             dose=sent["dose"],
             areas=sent["areas"],
             note=sent["note"],
-            # With a bad expiry date nothing may be written, but every other field is still checked: the
-            # service then refuses for want of consent, which is not said when it was given.
+            # With a bad expiry date or amount nothing may be written, but every other field is still checked:
+            # the service then refuses for want of consent, which is not said when it was given.
             consent=sent["consent"] == "yes" and not errors,
             actor=user.actor,
+            points=points,
+            maps=maps,
         )
     except FieldProblems as problems:
         for field, problem in problems.problems:
-            errors.setdefault(field if field in LABELS else "product", problem)
+            errors.setdefault(_form_field(field), problem)
         if sent["consent"] == "yes":
             errors.pop("consent", None)
     except Refused as refused:
@@ -100,9 +115,24 @@ def _record(request: Request, user: User, visit_id: int, fields: Fields) -> Resp
         return chart_page(request, user, patient_id, extra, status=409)
     if not errors:  # to the chart, so reloading it cannot write a second record
         return RedirectResponse(f"/staff/patients/{patient_id}?treated={visit_id}#record-{visit_id}", 303)
-    summary = [(record_field_id(visit_id, f), text) for f, text in summary_of(errors, LABELS)]
+    labels = {**LABELS, "points": "Injection map", **{f"point-{site.id}": site.name for site in sites}}
+    summary = [(record_field_id(visit_id, f), text) for f, text in summary_of(errors, labels)]
     extra = {"record_form": sent, "record_visit": visit_id, "record_errors": errors, "record_summary": summary}
     return chart_page(request, user, patient_id, extra, status=400)
+
+
+def _treatment_of(request: Request, visit_id: int) -> str:
+    with UnitOfWork(store(request)) as uow:
+        visit = uow.session.get(models.Visit, visit_id)
+        return visit.treatment_slug if visit is not None else ""
+
+
+def _form_field(field: str) -> str:
+    """The form's field for one the service names: a point's input, or the map's fieldset as a whole."""
+    if field.startswith(MAP_FIELD):
+        site = field.removeprefix(MAP_FIELD).removeprefix(".")
+        return f"point-{site}" if site else "points"
+    return field if field in LABELS else "product"
 
 
 # --- The lot search ---------------------------------------------------------------------------------------------

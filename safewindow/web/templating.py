@@ -9,6 +9,8 @@ import jinja2
 from fastapi.templating import Jinja2Templates
 
 from safewindow.domain.deposits import dollars, terms
+from safewindow.domain.injection_map import amount_text
+from safewindow.knowledge.injection_sites import default_injection_maps
 from safewindow.services.catalogue import FINAL_WORD
 from safewindow.services.phone_numbers import for_people, tel_link
 
@@ -44,3 +46,5 @@ templates.env.filters["phone"] = for_people  # +16045550142 as +1 604-555-0142
 templates.env.filters["tel"] = tel_link  # what a phone dials: tel:+1-604-555-0100
 templates.env.globals["deposit_terms"] = terms
 templates.env.globals["final_word"] = FINAL_WORD
+templates.env.filters["amount_text"] = amount_text  # 2.50 as a practitioner writes it: 2.5
+templates.env.globals["injection_maps"] = default_injection_maps  # the sites of a record's injection map

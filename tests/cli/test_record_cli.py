@@ -1,7 +1,9 @@
 """The treatment-record commands as a user runs them: a real process on a fresh SQLite file
 (SAFEWINDOW_DATABASE_URL). What was given is recorded once the visit is completed (before: exit code 3, nothing
-written); recording again corrects it, listed first; `lot` finds the visit by its current record only. Bad input
-exits with code 2 and a line naming the option; nothing is written."""
+written); recording again corrects it, listed first; `lot` finds the visit by its current record only. An injected
+treatment's record takes its injection map, `--point SITE=AMOUNT`, and `records` shows it; `injection-sites` lists
+the sites, the same JSON as the API. Bad input exits with code 2 and a line naming the option (a point's, with its
+site); nothing is written."""
 
 from __future__ import annotations
 
@@ -20,8 +22,10 @@ from safewindow.services.patients import add_patient
 from safewindow.store import models
 from safewindow.store.database import make_engine, make_session_factory
 from safewindow.store.unit_of_work import UnitOfWork
+from safewindow.web.app import create_app
 from tests.cli.clinic_cli import TODAY, ok, run
 from tests.visits import begun_visit
+from tests.web.test_api_demo import TestClient  # with the warning about httpx silenced
 
 LOT = ("--product", "Botox 100U", "--lot", "C3709C3")
 
@@ -104,3 +108,55 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert result.stderr.startswith(message), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert (rows(env, models.TreatmentRecord), rows(env, models.AuditEntry)) == (records, audit)
+
+
+def test_the_injection_map_is_recorded_and_shown(env: dict[str, str]) -> None:
+    visit = visit_of(env, "Map Patient")
+    points = ("--point", "glabella=20", "--point", " forehead = 2.5 ")
+    recorded = ok(env, "record", visit, *LOT, "--consent", *points)
+    assert recorded["injection_points"] == [
+        {"site": "forehead", "amount": 2.5, "unit": "units"},
+        {"site": "glabella", "amount": 20, "unit": "units"},
+    ]
+    said = run(env, "record", visit, *LOT, "--consent", "--point", "glabella=4")
+    assert said.returncode == 0 and "injected: glabella 4 (4 units)" in said.stdout, said.stderr
+    corrected, original = ok(env, "records", visit)
+    assert (corrected["injection_points"], original) == ([{"site": "glabella", "amount": 4, "unit": "units"}], recorded)
+    shown = run(env, "records", visit).stdout
+    assert "glabella 4 (4 units)" in shown and "forehead 2.5, glabella 20 (22.5 units)" in shown
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        (("--point", "glabella"), "error: --point: give SITE=AMOUNT, such as glabella=20, not 'glabella'"),
+        (("--point", "=20"), "error: --point: give SITE=AMOUNT"),
+        (("--point", "glabella=abc"), "error: --point glabella: give the amount in units as a number"),
+        (("--point", "temple-right=1"), "error: --point temple-right: not a site for Botulinum toxin"),
+        (("--point", "glabella=2.555"), "error: --point glabella: give the amount to at most two decimal places"),
+    ],
+)
+def test_a_bad_point_exits_2_naming_it_and_writes_nothing(
+    env: dict[str, str], completed: str, points: tuple[str, ...], message: str
+) -> None:
+    records = rows(env, models.TreatmentRecord)
+    result = run(env, "record", completed, *LOT, "--consent", *points)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert rows(env, models.TreatmentRecord) == records
+
+
+def test_the_injection_sites_are_listed_as_the_api_lists_them(env: dict[str, str]) -> None:
+    with TestClient(create_app()) as client:
+        for treatment in (None, "botox", "microneedling"):
+            asked = () if treatment is None else ("--treatment", treatment)
+            params = {} if treatment is None else {"treatment": treatment}
+            assert ok(env, "injection-sites", *asked) == client.get("/api/v1/injection-sites", params=params).json()
+    listed = run(env, "injection-sites", "--treatment", "botox").stdout
+    assert "toxin (botox, botox-touch-up): in units, at most 100 at one site" in listed and "glabella" in listed
+    assert "temple-right" not in listed
+    said = run(env, "injection-sites", "--treatment", "microneedling")
+    assert said.returncode == 0 and "Microneedling is not injected, so it has no injection map." in said.stdout
+    unknown = run(env, "injection-sites", "--treatment", "botx")
+    assert unknown.returncode == 2 and unknown.stderr.startswith("error: --treatment: unknown treatment 'botx'")

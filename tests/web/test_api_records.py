@@ -2,7 +2,8 @@
 404, the front desk and the administrator 403), every read audited by ids; only practitioners record, once the
 visit is recorded as completed (409 before), bad input 422 naming every field at fault, nothing written either
 way. A correction is a new record, listed first; a recall's lot lookup (practitioners and administrators, their
-home clinic's visits) finds a visit by its current record only."""
+home clinic's visits) finds a visit by its current record only. An injected treatment's record carries its injection
+map exactly, each bad point named by its site; the map's sites are public."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
+from safewindow.web.api_injection_sites import InjectionSitesOut
 from safewindow.web.api_records import LotVisitOut, RecordOut
 from safewindow.web.api_visits import Refusals
 from tests.visits import begun_visit
@@ -48,9 +50,9 @@ def record_body(**change: Any) -> dict[str, Any]:
     }
 
 
-def completed_visit(demo: Demo, clinic_id: int = CLINIC) -> int:
+def completed_visit(demo: Demo, clinic_id: int = CLINIC, treatment: str = "botox") -> int:
     """A fresh patient's visit that began in the last days, recorded as completed by the front desk."""
-    visit = begun_visit(demo.sessions, demo.new_patient(name="Recorded Patient"), clinic_id=clinic_id)
+    visit = begun_visit(demo.sessions, demo.new_patient(name="Recorded Patient"), clinic_id, treatment)
     demo.ok("POST", f"/api/v1/visits/{visit}/outcome", "front desk", json={"outcome": "completed"})
     return visit
 
@@ -303,3 +305,106 @@ def test_the_records_api_conforms_to_its_schema_for_a_practitioner(
     case: schemathesis.Case, practitioner: dict[str, str]
 ) -> None:
     validate(case, practitioner)
+
+
+# --- The injection map ----------------------------------------------------------------------------------------
+
+
+def test_the_injection_map_is_kept_exactly_and_read_back_in_drawing_order(demo: Demo) -> None:
+    visit = completed_visit(demo)
+    points = [
+        {"site": "glabella", "amount": 20},
+        {"site": "crows-feet-left", "amount": 2.25},
+        {"site": "forehead", "amount": "2.5"},
+    ]
+    written = write(demo, visit, injection_points=points)
+    drawn = [
+        {"site": "forehead", "amount": 2.5, "unit": "units"},
+        {"site": "glabella", "amount": 20, "unit": "units"},
+        {"site": "crows-feet-left", "amount": 2.25, "unit": "units"},
+    ]
+    assert written["injection_points"] == drawn
+    [listed] = demo.ok("GET", f"/api/v1/visits/{visit}/records", "practitioner")
+    assert listed == written and RecordOut.model_validate(listed).injection_points[0].amount == 2.5
+    assert write(demo, visit)["injection_points"] == []  # a correction without a map has none
+
+
+BAD_POINTS = {
+    "unknown site": ([{"site": "nowhere", "amount": 4}], "injection_points.nowhere"),
+    "a filler's site": ([{"site": "temple-right", "amount": 1}], "injection_points.temple-right"),
+    "zero": ([{"site": "glabella", "amount": 0}], "injection_points.glabella"),
+    "negative": ([{"site": "glabella", "amount": -4}], "injection_points.glabella"),
+    "not a number": ([{"site": "glabella", "amount": "abc"}], "injection_points.glabella"),
+    "three places": ([{"site": "glabella", "amount": 2.555}], "injection_points.glabella"),
+    "three places as text": ([{"site": "glabella", "amount": "2.555"}], "injection_points.glabella"),
+    "over the cap": ([{"site": "glabella", "amount": 101}], "injection_points.glabella"),
+    "twice": ([{"site": "forehead", "amount": 4}, {"site": "forehead", "amount": 4}], "injection_points.forehead"),
+    "a boolean": ([{"site": "glabella", "amount": True}], "injection_points"),
+    "no amount": ([{"site": "glabella"}], "injection_points"),
+    "an extra key": ([{"site": "glabella", "amount": 4, "depth": "deep"}], "injection_points"),
+}
+
+
+@pytest.mark.parametrize(("points", "field"), BAD_POINTS.values(), ids=BAD_POINTS)
+def test_each_bad_point_is_named_and_nothing_is_written(demo: Demo, points: list[Any], field: str) -> None:
+    visit, before = completed_visit(demo), demo.count(models.InjectionPoint)
+    good = {"site": "corrugator-right", "amount": 4}  # never named, nor written without the others
+    response = demo.call(
+        "POST", f"/api/v1/visits/{visit}/records", "practitioner", json=record_body(injection_points=[good, *points])
+    )
+    assert response.status_code == 422, response.text
+    assert {d["field"] for d in response.json()["detail"]} == {field}
+    assert (records_written(demo, visit), demo.count(models.InjectionPoint)) == (0, before)
+
+
+def test_a_bad_point_is_named_with_the_other_fields_at_fault(demo: Demo) -> None:
+    visit = completed_visit(demo)
+    body = record_body(lot_number="not a lot!", consent=False, injection_points=[{"site": "glabella", "amount": 0}])
+    response = demo.call("POST", f"/api/v1/visits/{visit}/records", "practitioner", json=body)
+    assert response.status_code == 422, response.text
+    assert [d["field"] for d in response.json()["detail"]] == ["lot_number", "consent", "injection_points.glabella"]
+    assert records_written(demo, visit) == 0
+
+
+def test_a_treatment_not_injected_has_no_map_and_nothing_is_written(demo: Demo) -> None:
+    visit = completed_visit(demo, treatment="chemical-peel-light")
+    body = record_body(product="Glycolic 30%", injection_points=[{"site": "forehead", "amount": 1}])
+    response = demo.call("POST", f"/api/v1/visits/{visit}/records", "practitioner", json=body)
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["detail"]
+    assert problem["field"] == "injection_points" and "not injected" in problem["problem"]
+    assert records_written(demo, visit) == 0
+    assert write(demo, visit, product="Glycolic 30%")["injection_points"] == []
+
+
+def test_the_injection_sites_are_public(demo: Demo) -> None:
+    every = InjectionSitesOut.model_validate(demo.ok("GET", "/api/v1/injection-sites"))
+    assert [m.category for m in every.measures] == ["toxin", "filler", "injectable"]
+    toxin = every.measures[0]
+    assert (toxin.unit, toxin.most_per_site) == ("units", 100) and "botox" in toxin.treatments
+    assert [s.id for s in every.sites][:2] == ["forehead", "temple-right"]  # drawing order, top first
+    glabella = next(s for s in every.sites if s.id == "glabella")
+    assert (glabella.name, glabella.x, glabella.y, glabella.categories) == (
+        "Glabellar lines (procerus)",
+        100,
+        88,
+        ["toxin"],
+    )
+
+    botox = InjectionSitesOut.model_validate(demo.ok("GET", "/api/v1/injection-sites", params={"treatment": "botox"}))
+    assert botox.measures == [toxin]
+    assert botox.sites == [s for s in every.sites if "toxin" in s.categories]
+    filler = demo.ok("GET", "/api/v1/injection-sites", params={"treatment": "dermal-filler"})
+    assert filler["measures"][0]["unit"] == "mL" and "temple-right" in [s["id"] for s in filler["sites"]]
+    assert demo.ok("GET", "/api/v1/injection-sites", params={"treatment": "microneedling"}) == {
+        "measures": [],
+        "sites": [],
+    }
+
+
+def test_an_unknown_treatment_s_sites_are_404_naming_it(demo: Demo) -> None:
+    response = demo.call("GET", "/api/v1/injection-sites", params={"treatment": "botx"})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"detail": [{"field": "treatment", "problem": "no treatment 'botx'"}]},
+    )

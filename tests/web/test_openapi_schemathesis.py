@@ -89,3 +89,13 @@ def test_the_consents_api_conforms_to_its_schema_for_the_patient(
     case: schemathesis.Case[Any], consents_patient: dict[str, str]
 ) -> None:
     validate(case, consents_patient)
+
+
+# The injection map's sites: knowledge-base data, public, so fuzzed anonymously like the catalogue above.
+injection_sites = schemathesis.openapi.from_asgi("/openapi.json", create_app()).include(tag="injection sites")
+
+
+@injection_sites.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_injection_sites_conform_to_their_schema_and_never_fail(case: schemathesis.Case[Any]) -> None:
+    case.call_and_validate(checks=CHECKS)

@@ -96,6 +96,8 @@ GET    /visits/{visit_id}/overrides                                             
 GET    /visits/{visit_id}/records                                                      401  200  404  403  200  200  403
 POST   /visits/{visit_id}/records                                                      401  403  403  403  201  201  403
 GET    /lots/{lot_number}/visits                                                       401  403  403  403  200  200  200
+GET    /injection-sites                                                                200  200  200  200  200  200  200
+GET    /injection-sites?treatment=                                                     200  200  200  200  200  200  200
 GET    /visits/{visit_id}/deposit                                                      401  200  404  200  200  200  200
 GET    /visits/{visit_id}/deposit(another-clinic)                                      401  404  404  404  404  404  404
 POST   /visits/{visit_id}/deposit                                                      401  403  403  201  201  201  201
@@ -388,6 +390,7 @@ ARRANGE: dict[str, Callable[[World, str], Call]] = {
     "/api/v1/visits/{visit_id}/overrides": lambda w, who: Call(f"/api/v1/visits/{w.visit}/overrides"),
     "POST /api/v1/visits/{visit_id}/records": lambda w, who: _record(w),
     "/api/v1/lots/{lot_number}/visits": lambda w, who: Call("/api/v1/lots/MATRIX-1/visits"),
+    "/api/v1/injection-sites?treatment=": lambda w, who: Call("/api/v1/injection-sites", params={"treatment": "botox"}),
     "POST /api/v1/visits/{visit_id}/deposit": lambda w, who: _deposit_due(w),
     "GET /api/v1/visits/{visit_id}/deposit(another-clinic)": lambda w, who: Call(
         f"/api/v1/visits/{_elsewhere(w)}/deposit"
@@ -441,6 +444,7 @@ TABLED_TAGS = {
     "patients",
     "orders",
     "treatment records",
+    "injection sites",
     "visits",
     "deposits",
     "contact",
