@@ -31,6 +31,7 @@ from safewindow.cli.store_commands import actor
 from safewindow.clock import DEFAULT_ZONE, clinic_zone
 from safewindow.domain.consent import VALID_FOR, Coverage, Form, Signature, Standing
 from safewindow.knowledge.loader import default_knowledge_base
+from safewindow.services.advice import parse_day
 from safewindow.services.clinic_view import get_clinic
 from safewindow.services.consents import (
     coverage_dict,
@@ -52,7 +53,13 @@ from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
 
 # The services' fields, as these commands name them.
-OPTIONS = {"patient": "PATIENT_ID", "consent": "CONSENT_ID", "signed_name": "--name", "body": "--body-file"}
+OPTIONS = {
+    "patient": "PATIENT_ID",
+    "consent": "CONSENT_ID",
+    "signed_name": "--name",
+    "body": "--body-file",
+    "signed_on": "--signed-on",
+}
 AT_THE_VISIT = "A practitioner still confirms informed consent with the patient at the visit."
 ClinicOption = Annotated[int, typer.Option("--clinic", help="Clinic id.")]
 TreatmentOption = Annotated[str, typer.Option("--treatment", help="Treatment slug, e.g. botox.")]
@@ -293,11 +300,17 @@ def consent_command(
     version: Annotated[
         int | None, typer.Option("--version", help="The form's version on the paper the patient signed.")
     ] = None,
+    signed_on: Annotated[
+        str | None,
+        typer.Option("--signed-on", help="The day written on the signed form, YYYY-MM-DD (today if not given)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Record a consent form the patient signed on paper, for the clinic's version in use (a newer version is
-    refused: the patient reads and signs that). A practitioner still confirms informed consent at the visit."""
+    refused: the patient reads and signs that), dated as written on it. A practitioner still confirms informed
+    consent at the visit."""
     with bad_input_exits(OPTIONS), refusals_exit(as_json):
+        day = parse_day(signed_on, "signed_on") if signed_on is not None else None
         signed = sign(
             sessions(),
             patient_id=patient,
@@ -308,6 +321,7 @@ def consent_command(
             agreed=True,  # the signature on the paper form is the patient's agreement
             actor=actor(),
             on_paper=True,
+            signed_on=day,
         )
     names = _names()
     if as_json:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -19,6 +20,7 @@ from safewindow.clock import clinic_zone, now_utc
 from safewindow.domain.consent import (
     LONGEST_BODY,
     LONGEST_TITLE,
+    VALID_FOR,
     Coverage,
     Form,
     Signature,
@@ -229,7 +231,7 @@ def _signatures(session: Session, which: ColumnElement[bool]) -> list[Signature]
             patient_id=consent.patient_id,
             form=_form(form),
             signed_name=consent.signed_name,
-            signed_day=clinic_day(consent.signed_at, clinic_zone(zone)),
+            signed_day=consent.signed_on or clinic_day(consent.signed_at, clinic_zone(zone)),
             signed_at=consent.signed_at,
             on_paper=consent.on_paper,
             recorded_by=consent.recorded_by,
@@ -300,11 +302,13 @@ def sign(
     agreed: bool,
     actor: str,
     on_paper: bool = False,
+    signed_on: date | None = None,
     now: datetime | None = None,
 ) -> Signature:
     """The patient's signature on the clinic's form in use for the treatment. `version` is the version the
     signer read: if the clinic changed the form meanwhile, the signature is refused rather than put on words
-    the patient did not see. On paper: staff record a form the patient signed by hand, with the name as signed."""
+    the patient did not see. On paper: staff record a form the patient signed by hand, with the name as signed
+    and the day written on it (`signed_on`, today when not given), from which its year of validity counts."""
     name = " ".join(signed_name.split())
     problems = []
     if not agreed:
@@ -315,6 +319,8 @@ def sign(
         problems.append(("signed_name", f"at most {LONGEST_NAME} characters"))
     if version is None:
         problems.append(("version", "say which version of the form was read"))
+    if signed_on is not None and not on_paper:
+        problems.append(("signed_on", "only a paper form is dated by hand: a signature online is dated as it is made"))
     with UnitOfWork(session_factory, write=True) as uow:
         session = uow.session
         patient = session.get(models.Patient, patient_id, with_for_update=True)  # the lock every change takes first
@@ -339,6 +345,9 @@ def sign(
                 "read the form in use and sign that.",
             )
         signed_at = now or now_utc()
+        zone = clinic_zone(clinic.time_zone)
+        if signed_on is not None:
+            _check_paper_day(signed_on, form, clinic_day(signed_at, zone), zone)
         row = Consent(
             patient_id=patient_id,
             form_id=form.id,
@@ -346,6 +355,7 @@ def sign(
             on_paper=on_paper,
             recorded_by=actor,
             signed_at=signed_at,
+            signed_on=signed_on,
         )
         session.add(row)
         session.flush()
@@ -364,11 +374,29 @@ def sign(
             patient_id,
             form,
             name,
-            clinic_day(signed_at, clinic_zone(clinic.time_zone)),
+            signed_on or clinic_day(signed_at, zone),
             signed_at,
             on_paper,
             actor,
         )
+
+
+def _check_paper_day(signed_on: date, form: Form, today: date, zone: ZoneInfo) -> None:
+    """A paper form's day lies between the day its version was put in use and today, and within the year it
+    covers: anything else is a slip of the pen or of the keyboard, named rather than recorded."""
+    in_use_from = clinic_day(form.written_at, zone)
+    if signed_on > today:
+        problem = f"{signed_on:%d %b %Y} is after today: give the day written on the signed form"
+    elif signed_on < in_use_from:
+        problem = (
+            f"version {form.version} of this form was put in use on {in_use_from:%d %b %Y}: "
+            "a paper copy of it cannot be signed before that"
+        )
+    elif today - signed_on >= VALID_FOR:
+        problem = "signed a year or more ago, so it no longer covers a visit: ask the patient to sign the form again"
+    else:
+        return
+    raise FieldProblems([("signed_on", problem)])
 
 
 def _refused(code: str, message: str) -> Exception:

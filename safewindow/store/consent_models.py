@@ -7,9 +7,9 @@ the database (migration 0016)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safewindow.clock import now_utc
@@ -52,7 +52,9 @@ class Consent(Base):
     signed_name: Mapped[str] = mapped_column(String(200))
     on_paper: Mapped[bool] = mapped_column(default=False)
     recorded_by: Mapped[str] = mapped_column(String(254))
-    signed_at: Mapped[datetime] = mapped_column(default=now_utc)
+    signed_at: Mapped[datetime] = mapped_column(default=now_utc)  # when it was signed online, or recorded
+    # The day a paper form was signed, as written on it, when staff record it later (None: signed_at's day).
+    signed_on: Mapped[date | None] = mapped_column(Date)
 
     form: Mapped[ConsentForm] = relationship()
 

@@ -199,6 +199,11 @@ class SignatureIn(Shape):
         default=False,
         description="Staff recording a form the patient signed by hand: must be true for staff, false for a patient.",
     )
+    signed_on: date | None = Field(
+        default=None,
+        description="A paper form's day as written on it (YYYY-MM-DD; today when left out): its year of validity "
+        "counts from it. Not before its version was put in use, not after today; never for a signature online.",
+    )
 
 
 class WithdrawnOut(Shape):
@@ -356,6 +361,7 @@ def sign_form(
                 signed_name=body.signed_name,
                 agreed=body.agreed,
                 on_paper=body.on_paper,
+                signed_on=body.signed_on,
                 actor=user.actor,
             )
         return 201, signature_dict(signed, names)

@@ -27,6 +27,7 @@ from safewindow.clock import clinic_today, clinic_zone
 from safewindow.domain.consent import LONGEST_BODY, LONGEST_TITLE, VALID_FOR, Form
 from safewindow.services import offers
 from safewindow.services.accounts import User, actor_names
+from safewindow.services.advice import parse_day
 from safewindow.services.booking import Refused
 from safewindow.services.consents import (
     LONGEST_NAME,
@@ -39,7 +40,7 @@ from safewindow.services.consents import (
     withdraw,
     write_form,
 )
-from safewindow.services.errors import FieldProblems
+from safewindow.services.errors import FieldProblems, InputError
 from safewindow.services.errors import NotFound as NoSuchRecord
 from safewindow.store import models
 from safewindow.store.unit_of_work import UnitOfWork
@@ -56,6 +57,7 @@ LABELS = {
     "form": "Form signed",
     "version": "Version on the paper form",
     "signed_name": "Name as signed",
+    "signed_on": "Date signed",
     "agreed": "Paper form filed",
 }
 FORM_LABELS = {"title": "Title", "body": "What the patient agrees to"}
@@ -75,6 +77,7 @@ async def paper_consent_sent(request: Request, user: StaffUser, patient_id: Reco
         "form": fields.text("form", 80),
         "version": fields.text("version", 10),
         "signed_name": fields.text("signed_name", 2 * LONGEST_NAME),
+        "signed_on": fields.text("signed_on", 20),
         "agreed": "yes" if fields.text("agreed", 10) == "yes" else "",
     }
     return await run_in_threadpool(_record_paper, request, user, patient_id, sent)
@@ -118,6 +121,12 @@ def _record_paper(request: Request, user: User, patient_id: int, sent: dict[str,
             if version < 1 or (in_use is not None and version > in_use.version):
                 in_use_now = f": the form in use is version {in_use.version}" if in_use else ""
                 errors["version"] = f"there is no version {version}{in_use_now}"
+    signed_on = None
+    if sent["signed_on"]:
+        try:
+            signed_on = parse_day(sent["signed_on"], "signed_on")
+        except InputError as error:
+            errors["signed_on"] = error.problem
     try:
         # With a problem found here the service must write nothing, yet still check the other fields: without a
         # version it always refuses, naming them all.
@@ -131,6 +140,7 @@ def _record_paper(request: Request, user: User, patient_id: int, sent: dict[str,
             agreed=sent["agreed"] == "yes",
             actor=user.actor,
             on_paper=True,
+            signed_on=signed_on,
         )
     except FieldProblems as problems:
         for field, problem in problems.problems:

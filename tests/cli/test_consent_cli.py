@@ -238,6 +238,10 @@ def test_a_paper_consent_covers_the_patient_s_upcoming_visit(env: dict[str, str]
         (("--treatment", "botox", "--name", "Claire Smith", "--version", "1"),
          "error: --name: type the full name the clinic has on file: Claire Penner"),
         (("--treatment", "botox", "--name", "Claire Penner"), "error: --version: say which version of the form"),
+        (("--treatment", "botox", "--name", "Claire Penner", "--version", "1", "--signed-on", "12/11/2026"),
+         "error: --signed-on: '12/11/2026' is not a date in YYYY-MM-DD form"),
+        (("--treatment", "botox", "--name", "Claire Penner", "--version", "1", "--signed-on", "2026-11-10"),
+         "error: --signed-on: version 1 of this form was put in use on 11 Nov 2026"),
         (("--treatment", "ipl", "--name", "Claire Penner", "--version", "1"),
          "error: --treatment: the clinic has no consent form for 'ipl'"),
         (("--treatment", "kybella", "--name", "Claire Penner", "--version", "1"), "error: --treatment: "),
@@ -249,6 +253,12 @@ def test_a_wrong_name_or_missing_version_exits_2_naming_it_and_writes_nothing(
     claire = "2"
     line = bad(env, "consent", claire, "--clinic", "1", *options)
     assert line.startswith(message), line
+
+
+def test_a_paper_form_recorded_later_keeps_the_day_written_on_it(env: dict[str, str]) -> None:
+    signed = ok(env, "consent", "2", "--clinic", "1", "--treatment", "botox", "--name", "Claire Penner",
+                "--version", "1", "--signed-on", "2026-11-12")  # fmt: skip
+    assert (signed["on_paper"], signed["signed_day"]) == (True, "2026-11-12")
 
 
 def test_a_form_changed_since_the_paper_was_printed_is_refused_with_3(env: dict[str, str], tmp_path: Path) -> None:

@@ -6,13 +6,14 @@ none is on file, audit entries by id only, and the database refusing to rewrite 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from safewindow.clock import clinic_zone
 from safewindow.domain.consent import Standing
 from safewindow.knowledge.loader import default_knowledge_base
 from safewindow.services import consents
@@ -253,3 +254,38 @@ def test_the_database_refuses_to_rewrite_what_was_signed(
             uow.session.execute(change)
             uow.commit()
     assert _count(sessions, model) >= 1
+
+
+def test_a_paper_form_is_dated_as_written_on_it_within_the_days_it_could_have_been_signed(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient(name=NAME)
+    visit = _botox_visit(sessions, patient)
+    paper: dict[str, object] = {"on_paper": True, "actor": "front-desk"}
+    today = NOW.astimezone(clinic_zone("America/Vancouver")).date()  # 25 Nov 2026; the form is in use from 11 Nov
+    for signed_on, words in (
+        (today + timedelta(days=1), "is after today"),
+        (date(2026, 11, 10), "version 1 of this form was put in use on 11 Nov 2026"),
+    ):
+        with pytest.raises(FieldProblems) as refused:
+            _sign(sessions, patient, signed_on=signed_on, **paper)
+        [(field, problem)] = refused.value.problems
+        assert field == "signed_on" and words in problem
+    with pytest.raises(FieldProblems) as online:
+        _sign(sessions, patient, signed_on=today)  # a patient signing online does not date it
+    assert [field for field, _ in online.value.problems] == ["signed_on"]
+    with pytest.raises(FieldProblems) as stale:
+        _sign(sessions, patient, signed_on=date(2026, 11, 12), now=NOW + timedelta(days=400), **paper)
+    assert "a year or more ago" in dict(stale.value.problems)["signed_on"]
+    assert _count(sessions, Consent) == 0
+
+    consent = _sign(sessions, patient, signed_on=date(2026, 11, 12), **paper)
+    with UnitOfWork(sessions) as uow:
+        (signed,) = consents.signatures_of(uow.session, patient)
+    assert (signed.id, signed.signed_day, signed.on_paper) == (consent, date(2026, 11, 12), True)
+    assert _standing(sessions, patient) == {visit: Standing.SIGNED}
+    # Its year counts from the day written on it: the last day it covers is 11 Nov 2027, not 24 Nov.
+    with UnitOfWork(sessions) as uow:
+        form = consents.form_for(uow.session, CLINIC, "botox")
+    assert form is not None and signed.covers(form, date(2027, 11, 12)) is False
+    assert signed.covers(form, date(2027, 11, 11))

@@ -14,6 +14,7 @@ microneedling for the coverage of a visit."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ from safewindow.web.api_consents import (
     WrittenOut,
 )
 from safewindow.web.api_visits import Refusals
-from tests.web.test_api_demo import CLINIC, SIMRAN, Demo, open_demo
+from tests.web.test_api_demo import CLINIC, SIMRAN, TODAY, ZONE, Demo, open_demo
 
 KB = default_knowledge_base()
 FORMS = f"/api/v1/clinics/{CLINIC}/consent-forms"
@@ -473,3 +474,20 @@ def test_a_change_written_from_an_older_version_is_409_and_replaces_nothing(demo
     assert versions(demo, "botox-touch-up") == start + 1
     bad = demo.call("PUT", f"{FORMS}/botox-touch-up", "clinic admin", json=mine | {"based_on_version": -1})
     assert (bad.status_code, bad.json()["detail"][0]["field"]) == (422, "based_on_version")
+
+
+def test_a_paper_form_carries_the_day_written_on_it_and_only_a_day_it_could_have_been_signed(demo: Demo) -> None:
+    patient = demo.new_patient(name="Dated Paper")
+    path = f"/api/v1/patients/{patient}/consents"
+    in_use_from = datetime.fromisoformat(in_use(demo, "botox")["written_at"]).astimezone(ZONE).date()
+    body = signature_body(demo, name="Dated Paper", on_paper=True, signed_on=in_use_from.isoformat())
+    for bad in ((in_use_from - timedelta(days=1)).isoformat(), (TODAY + timedelta(days=1)).isoformat(), "25/11/2026"):
+        response = demo.call("POST", path, "front desk", json={**body, "signed_on": bad})
+        assert (response.status_code, [d["field"] for d in response.json()["detail"]]) == (422, ["signed_on"]), bad
+    online = demo.call("POST", SIGNATURES, "patient", json=signature_body(demo, signed_on=TODAY.isoformat()))
+    assert (online.status_code, [d["field"] for d in online.json()["detail"]]) == (422, ["signed_on"])
+    assert signatures(demo, patient) == 0
+
+    recorded = demo.ok("POST", path, "front desk", status=201, json=body)
+    assert (recorded["signed_day"], recorded["on_paper"]) == (in_use_from.isoformat(), True)
+    assert [c["signed_day"] for c in demo.ok("GET", path, "practitioner")["consents"]] == [in_use_from.isoformat()]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from html import unescape
 
 import pytest
@@ -219,6 +219,28 @@ def test_a_paper_form_with_the_wrong_name_or_missing_answers_names_each_field_an
     )
     assert status == 400 and "the clinic has no such form" in error_of(section(shown), "consent-form")
     assert signatures(sessions, patient) == []
+
+
+def test_a_paper_form_recorded_later_is_dated_as_written_on_it(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    patient, _ = booked(sessions, "dated@example.com")
+    sign_in(client, FRONT_DESK)
+    form = {"form": f"{CLINIC}:microneedling", "version": "1", "signed_name": "Test Dated", "agreed": "yes"}
+    assert 'type="date" id="consent-signed_on" name="signed_on"' in section(
+        client.get(f"/staff/patients/{patient}").text
+    )
+    status, _, shown = paper(client, patient, **form, signed_on="2026-11-10")  # the form is in use from 11 Nov
+    assert status == 400 and "was put in use on 11 Nov 2026" in error_of(section(shown), "consent-signed_on")
+    assert 'value="2026-11-10"' in section(shown) and 'href="#consent-signed_on"' in section(shown)
+    status, _, shown = paper(client, patient, **form, signed_on="10/11/2026")
+    assert status == 400 and "is not a date in YYYY-MM-DD form" in error_of(section(shown), "consent-signed_on")
+    assert signatures(sessions, patient) == []
+
+    status, _, _ = paper(client, patient, **form, signed_on="2026-11-12")
+    assert status == 303
+    (stored,) = signatures(sessions, patient)
+    assert (stored.signed_on, stored.on_paper) == (date(2026, 11, 12), True)
 
 
 def test_a_patients_forged_post_a_post_without_the_token_and_another_clinics_staff_are_refused(
