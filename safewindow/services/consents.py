@@ -347,7 +347,9 @@ def sign(
         signed_at = now or now_utc()
         zone = clinic_zone(clinic.time_zone)
         if signed_on is not None:
-            _check_paper_day(signed_on, form, clinic_day(signed_at, zone), zone)
+            _check_paper_day(
+                signed_on, form, clinic_day(signed_at, zone), zone, _withdrawn_at(session, patient_id, form)
+            )
         row = Consent(
             patient_id=patient_id,
             form_id=form.id,
@@ -381,10 +383,28 @@ def sign(
         )
 
 
-def _check_paper_day(signed_on: date, form: Form, today: date, zone: ZoneInfo) -> None:
-    """A paper form's day lies between the day its version was put in use and today, and within the year it
-    covers: anything else is a slip of the pen or of the keyboard, named rather than recorded."""
+def _withdrawn_at(session: Session, patient_id: int, form: Form) -> datetime | None:
+    """When the patient last withdrew consent to this clinic's form for the treatment (any version), if ever."""
+    return session.scalar(
+        select(func.max(ConsentWithdrawal.withdrawn_at))
+        .join(Consent, Consent.id == ConsentWithdrawal.consent_id)
+        .join(ConsentForm, ConsentForm.id == Consent.form_id)
+        .where(
+            Consent.patient_id == patient_id,
+            ConsentForm.clinic_id == form.clinic_id,
+            ConsentForm.treatment_slug == form.treatment,
+        )
+    )
+
+
+def _check_paper_day(
+    signed_on: date, form: Form, today: date, zone: ZoneInfo, withdrawn_at: datetime | None = None
+) -> None:
+    """A paper form's day lies between the day its version was put in use and today, within the year it covers,
+    and not before the patient last withdrew this consent (a withdrawal ends what was signed before it): anything
+    else is a slip of the pen or of the keyboard, or a form that no longer counts, named rather than recorded."""
     in_use_from = clinic_day(form.written_at, zone)
+    withdrawn_on = clinic_day(withdrawn_at, zone) if withdrawn_at else None
     if signed_on > today:
         problem = f"{signed_on:%d %b %Y} is after today: give the day written on the signed form"
     elif signed_on < in_use_from:
@@ -394,6 +414,11 @@ def _check_paper_day(signed_on: date, form: Form, today: date, zone: ZoneInfo) -
         )
     elif today - signed_on >= VALID_FOR:
         problem = "signed a year or more ago, so it no longer covers a visit: ask the patient to sign the form again"
+    elif withdrawn_on is not None and signed_on < withdrawn_on:  # the same day: the staff know which came first
+        problem = (
+            f"the patient withdrew this consent on {withdrawn_on:%d %b %Y}, which ends what was signed before: "
+            "ask them to sign the form again"
+        )
     else:
         return
     raise FieldProblems([("signed_on", problem)])

@@ -289,3 +289,25 @@ def test_a_paper_form_is_dated_as_written_on_it_within_the_days_it_could_have_be
         form = consents.form_for(uow.session, CLINIC, "botox")
     assert form is not None and signed.covers(form, date(2027, 11, 12)) is False
     assert signed.covers(form, date(2027, 11, 11))
+
+
+def test_a_paper_form_dated_before_the_patient_withdrew_is_not_recorded(
+    sessions: sessionmaker[Session], new_patient: Callable[..., int]
+) -> None:
+    patient = new_patient(name=NAME)
+    online = _sign(sessions, patient, now=NOW - timedelta(days=10))  # 15 Nov
+    consents.withdraw(sessions, online, actor=f"patient:{patient}", now=NOW - timedelta(days=5))  # 20 Nov
+    paper: dict[str, object] = {"on_paper": True, "actor": "front-desk"}
+    with pytest.raises(FieldProblems) as refused:
+        _sign(sessions, patient, signed_on=date(2026, 11, 18), **paper)
+    assert refused.value.problems == [
+        (
+            "signed_on",
+            "the patient withdrew this consent on 20 Nov 2026, which ends what was signed before: "
+            "ask them to sign the form again",
+        )
+    ]
+    assert _count(sessions, Consent) == 1
+    _sign(sessions, patient, signed_on=date(2026, 11, 20), **paper)  # the same day: signed after withdrawing
+    _sign(sessions, patient, signed_on=date(2026, 11, 22), **paper)
+    assert _count(sessions, Consent) == 3
