@@ -30,7 +30,7 @@ from safewindow.store.unit_of_work import UnitOfWork
 from safewindow.web.auth import audit_read, check_csrf, store
 from safewindow.web.dependencies import knowledge_base
 from safewindow.web.pages_account import Fields, RecordId, StaffUser, read_form, render, summary_of
-from safewindow.web.pages_staff import chart_page, patient_of_visit_here, practitioner_only
+from safewindow.web.pages_staff import chart_page, practitioner_only, visit_here
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 LABELS = {
@@ -63,8 +63,7 @@ async def record_sent(request: Request, user: StaffUser, visit_id: RecordId) -> 
 
 def _record(request: Request, user: User, visit_id: int, fields: Fields) -> Response:
     """The record written, or the chart again with the form as sent and what is wrong beside each field."""
-    patient_id = patient_of_visit_here(request, user, visit_id)
-    treatment = _treatment_of(request, visit_id)
+    patient_id, treatment = visit_here(request, user, visit_id)
     maps = default_injection_maps()
     sites = maps.sites_for(treatment)
     # Only the sites the form offers are read: another site sent by hand is not part of this form.
@@ -119,12 +118,6 @@ def _record(request: Request, user: User, visit_id: int, fields: Fields) -> Resp
     summary = [(record_field_id(visit_id, f), text) for f, text in summary_of(errors, labels)]
     extra = {"record_form": sent, "record_visit": visit_id, "record_errors": errors, "record_summary": summary}
     return chart_page(request, user, patient_id, extra, status=400)
-
-
-def _treatment_of(request: Request, visit_id: int) -> str:
-    with UnitOfWork(store(request)) as uow:
-        visit = uow.session.get(models.Visit, visit_id)
-        return visit.treatment_slug if visit is not None else ""
 
 
 def _form_field(field: str) -> str:

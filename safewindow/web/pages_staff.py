@@ -323,14 +323,19 @@ def practitioner_only(user: User, what: str) -> int:
 def patient_of_visit_here(request: Request, user: User, visit_id: int) -> int:
     """The patient of a visit this staff member may chart: staff with a home clinic chart only its visits (as
     they book only there), so another clinic's is not found."""
+    return visit_here(request, user, visit_id)[0]
+
+
+def visit_here(request: Request, user: User, visit_id: int) -> tuple[int, str]:
+    """The patient and the treatment of a visit this staff member may chart (see patient_of_visit_here)."""
     with UnitOfWork(store(request)) as uow:
         visit = uow.session.get(models.Visit, visit_id)
-        patient_id = visit.patient_id if visit is not None else None
+        found = (visit.patient_id, visit.treatment_slug) if visit is not None else None
         elsewhere = visit is not None and user.clinic_id not in (None, visit.clinic_id)
-    if patient_id is None or elsewhere:
+    if found is None or elsewhere:
         raise NotFound("visit", f"no visit {visit_id} at your clinic")
-    may_see_patient(user, patient_id)
-    return patient_id
+    may_see_patient(user, found[0])
+    return found
 
 
 def may_order(session: Session, kb: KnowledgeBase, user: User) -> tuple[str, ...]:
